@@ -1,0 +1,68 @@
+//! Command-line interface: what each command and flag does.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "docs",
+    version,
+    about = "Literate docs for a Kubernetes GitOps starter kit",
+    long_about = "Literate docs for a Kubernetes GitOps starter kit.\n\n\
+        The guide lives as Markdown in content/, next to the real manifests in manifests/. \
+        `docs` renders it into a static site that works offline, and pulls values such as a \
+        CNPG serverName or a backup schedule out of the manifests so the guide cannot drift \
+        from what the cluster runs.\n\n\
+        Configuration is read from docs.toml at the repository root (every key is optional).",
+    after_help = "Examples:\n  docs build                      render the site into public/\n  docs -C ~/kit build --out /tmp/site\n  docs build --base-url /homelab/  host under a sub-path (GitHub Pages)"
+)]
+pub struct Cli {
+    /// Repository root: where docs.toml, content/ and manifests/ are.
+    #[arg(
+        short = 'C',
+        long = "root",
+        global = true,
+        default_value = ".",
+        value_name = "DIR"
+    )]
+    pub root: PathBuf,
+
+    /// When to colour diagnostics (NO_COLOR is honoured with `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Render the site into the output directory and regenerate CLAUDE.md.
+    ///
+    /// Pages are rendered from content/ through the theme; links between
+    /// pages and their anchors are checked; values quoted from manifests are
+    /// filled in. The site is written to a temporary directory and swapped in,
+    /// so a failed build never replaces a good site. CLAUDE.md is rewritten
+    /// only when its text changes.
+    Build(BuildArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// Output directory (default: `output_dir` of docs.toml, else public/).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Base URL of the published site, e.g. `/my-repo/` for a GitHub Pages
+    /// project site (default: `base_url` of docs.toml, else `/`).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}

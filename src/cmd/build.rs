@@ -1,0 +1,83 @@
+//! `docs build`: render the site to disk, regenerate CLAUDE.md.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::cli::BuildArgs;
+use crate::config::Config;
+use crate::diagnostic::{count, Severity};
+use crate::error::Result;
+use crate::project::Project;
+use crate::render::{site, theme::Theme};
+use crate::values::Values;
+use crate::{claude_md, output};
+
+pub fn run(root: &std::path::Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
+    let started = Instant::now();
+    let mut config = Config::load(root)?;
+    if let Some(out) = &args.out {
+        config.output_dir = out.clone();
+    }
+    if let Some(url) = &args.base_url {
+        config = Config {
+            base_url: url.clone(),
+            ..config
+        };
+        config.base_url = Config::parse(
+            &format!("base_url = {:?}", config.base_url),
+            std::path::Path::new("--base-url"),
+        )?
+        .base_url;
+    }
+    let project = Project::load_with(root, config)?;
+    let theme = Theme::load(root, &project.config)?;
+    let loaded = started.elapsed();
+    let site = site::build(&project, &theme)?;
+    let rendered = started.elapsed();
+    super::print_diagnostics(&site.diagnostics, color);
+    let errors = count(&site.diagnostics, Severity::Error);
+    if errors > 0 {
+        eprintln!(
+            "error: the site has {errors} error{}; {} left untouched",
+            plural(errors),
+            project.config.output_dir.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let claude = claude_md::generate(&project, &Values::new(project.manifests.clone()))?;
+    let out_dir = root.join(&project.config.output_dir);
+    output::replace_dir(&out_dir, &site.files, &project.config.output_dir)?;
+    let mut wrote_claude = false;
+    if let Some(text) = claude {
+        wrote_claude = claude_md::write_if_changed(root, &text)?;
+    }
+    if std::env::var_os("DOCS_TIMINGS").is_some() {
+        eprintln!(
+            "timings: load {:?}, render {:?}, write {:?}",
+            loaded,
+            rendered - loaded,
+            started.elapsed() - rendered
+        );
+    }
+    let pages = project.content.pages.len();
+    eprintln!(
+        "Built {pages} page{} into {}{} in {} ms",
+        plural(pages),
+        project.config.output_dir.display(),
+        if wrote_claude {
+            " (CLAUDE.md updated)"
+        } else {
+            ""
+        },
+        started.elapsed().as_millis()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

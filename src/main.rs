@@ -1,0 +1,25 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use docs::cli::{Cli, Command};
+use docs::cmd;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let color = cmd::use_color(cli.color);
+    let result = match &cli.command {
+        Command::Build(args) => cmd::build::run(&cli.root, args, color),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let prefix = if color {
+                "\x1b[1;31merror\x1b[0m"
+            } else {
+                "error"
+            };
+            eprintln!("{prefix}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Writing to disk without ever leaving a half-written result: single files
+//! go through a temporary file and a rename; the site is written into a
+//! temporary directory beside the output, then swapped in.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Writes `bytes` to `path` atomically (temp file in the same directory,
+/// fsync, rename). `shown` is the path used in error messages.
+pub fn write_file_atomic(path: &Path, bytes: &[u8], shown: &Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(shown, "write", e)
+    })
+}
+
+/// Replaces the directory `out` with exactly `files`. On failure `out` is
+/// left as it was.
+pub fn replace_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>, shown: &Path) -> Result<()> {
+    let parent = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "public".into());
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::io(shown, "create the output's parent", e))?;
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    if let Err(e) = write_tree(&tmp, files, out) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(Error::io(shown, "write the site", e));
+    }
+    let had_old = out.exists();
+    if had_old {
+        if let Err(e) = std::fs::rename(out, &old) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(Error::io(shown, "move the previous site aside", e));
+        }
+    }
+    if let Err(e) = std::fs::rename(&tmp, out) {
+        // Put the previous site back.
+        if had_old {
+            let _ = std::fs::rename(&old, out);
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(Error::io(shown, "move the new site into place", e));
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
+}
+
+/// Writes `files` under `dir`. A file whose bytes equal those already in
+/// `previous` is hard-linked from there instead of written: rebuilding after
+/// a small edit then creates only the files that changed (the previous site
+/// is never modified, so the swap stays atomic).
+fn write_tree(
+    dir: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    previous: &Path,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    for rel in files.keys() {
+        if let Some(p) = dir.join(rel).parent() {
+            if made.insert(p.to_path_buf()) {
+                std::fs::create_dir_all(p)?;
+            }
+        }
+    }
+    // File creation is mostly kernel time: spread it over the cores.
+    let files: Vec<(&String, &Vec<u8>)> = files.iter().collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = files.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || -> std::io::Result<()> {
+                    for (rel, bytes) in part {
+                        let target = dir.join(rel);
+                        let old = previous.join(rel);
+                        if same_content(&old, bytes) && std::fs::hard_link(&old, &target).is_ok() {
+                            continue;
+                        }
+                        std::fs::write(target, bytes)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("writer thread panicked")))
+        })
+    })
+}
+
+fn same_content(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {
+            std::fs::read(path).is_ok_and(|old| old == bytes)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_dir_swaps_and_leaves_no_temporaries() {
+        let t = tempdir("swap");
+        let out = t.join("public");
+        let mut files = BTreeMap::new();
+        files.insert("a/b.html".to_string(), b"one".to_vec());
+        replace_dir(&out, &files, Path::new("public")).unwrap();
+        files.clear();
+        files.insert("c.html".to_string(), b"two".to_vec());
+        replace_dir(&out, &files, Path::new("public")).unwrap();
+        assert!(!out.join("a/b.html").exists(), "stale files are gone");
+        assert_eq!(std::fs::read(out.join("c.html")).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(&t)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("public")]);
+    }
+
+    #[test]
+    fn unchanged_files_are_linked_changed_files_rewritten() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempdir("link");
+        let out = t.join("public");
+        let mut files = BTreeMap::new();
+        files.insert("same.html".to_string(), b"same".to_vec());
+        files.insert("edit.html".to_string(), b"v1".to_vec());
+        replace_dir(&out, &files, Path::new("public")).unwrap();
+        let same_ino = std::fs::metadata(out.join("same.html")).unwrap().ino();
+        files.insert("edit.html".to_string(), b"v2".to_vec());
+        replace_dir(&out, &files, Path::new("public")).unwrap();
+        assert_eq!(
+            std::fs::metadata(out.join("same.html")).unwrap().ino(),
+            same_ino
+        );
+        assert_eq!(std::fs::read(out.join("edit.html")).unwrap(), b"v2");
+        assert_eq!(std::fs::read(out.join("same.html")).unwrap(), b"same");
+    }
+
+    #[test]
+    fn atomic_file_write_replaces_content() {
+        let t = tempdir("file");
+        let p = t.join("CLAUDE.md");
+        write_file_atomic(&p, b"a", Path::new("CLAUDE.md")).unwrap();
+        write_file_atomic(&p, b"b", Path::new("CLAUDE.md")).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"b");
+        assert_eq!(std::fs::read_dir(&t).unwrap().count(), 1);
+    }
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("docs-output-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
