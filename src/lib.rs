@@ -8,6 +8,7 @@
 pub mod claude_md;
 pub mod cli;
 pub mod cmd;
+pub mod cnpg;
 pub mod config;
 pub mod content;
 pub mod cron;

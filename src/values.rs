@@ -3,9 +3,11 @@
 //!
 //! A page is a minijinja template with `{{ … }}` expressions and `{% … %}`
 //! tags (comments are `{## … ##}`, since `{#id}` sets a heading's id).
-//! Code is literal: fenced blocks and inline code spans are wrapped in
-//! `{% raw %}` before rendering, so Argo CD or Helm `{{ .Values }}` survives
-//! untouched — unless a fenced block carries the `template` flag.
+//! Code blocks are literal: fenced and indented blocks are wrapped in
+//! `{% raw %}` before rendering, so Argo CD or Helm `{{ .Values }}` in them
+//! survives untouched — unless a fenced block carries the `template` flag.
+//! Inline code is prose: `` `{{ name }}` `` shows a value in monospace; to
+//! show literal braces inline, wrap them in `{% raw %}…{% endraw %}`.
 //!
 //! Functions and filters:
 //! - `manifest(path, doc="Kind/name")`: a manifest document (path relative
@@ -13,7 +15,12 @@
 //!   `{{ manifest("infrastructure/database/cnpg/immich/cluster.yaml").spec.backup.retentionPolicy }}`;
 //! - `manifests(kind="Cluster")`: every document of a kind, in path order;
 //! - `| next_lineage`: `immich-database-v1` → `immich-database-v2`;
-//! - `| cron_words`: a CloudNativePG schedule in words.
+//! - `| cron_words`: a CloudNativePG schedule in words;
+//! - `| cnpg_recovery`: the Cluster to create for a disaster recovery,
+//!   derived from a Cluster manifest (see [`crate::cnpg::recovery_cluster`]);
+//! - `| to_yaml`: a value as a YAML document;
+//! - `| by_sync_wave`: Argo CD Applications that have a
+//!   `argocd.argoproj.io/sync-wave` annotation, in wave order, then by name.
 //!
 //! Undefined values are errors: an expression that resolves to nothing is
 //! reported at its file and line, never rendered as an empty string.
@@ -28,6 +35,8 @@ use pulldown_cmark::{Event, Parser, Tag};
 use crate::content::{fence, Page};
 use crate::error::{Error, Result};
 use crate::manifests::ManifestIndex;
+
+const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 
 pub struct Values {
     env: Environment<'static>,
@@ -91,6 +100,44 @@ impl Values {
                     .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
             },
         );
+        env.add_filter(
+            "cnpg_recovery",
+            |cluster: Value| -> Result<Value, minijinja::Error> {
+                let yaml: serde_yaml::Value = serde_yaml::to_value(&cluster).map_err(|e| {
+                    minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string())
+                })?;
+                crate::cnpg::recovery_cluster(&yaml)
+                    .map(|v| Value::from(Serde(v)))
+                    .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
+            },
+        );
+        env.add_filter("to_yaml", |v: Value| -> Result<String, minijinja::Error> {
+            let text = serde_yaml::to_string(&v)
+                .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+            Ok(text.trim_end().to_string())
+        });
+        env.add_filter("by_sync_wave", |apps: Vec<Value>| -> Vec<Value> {
+            let mut waves: Vec<(i64, String, Value)> = apps
+                .into_iter()
+                .filter_map(|a| {
+                    let meta = a.get_attr("metadata").ok()?;
+                    let wave = meta
+                        .get_attr("annotations")
+                        .ok()?
+                        .get_item(&Value::from(SYNC_WAVE))
+                        .ok()
+                        .filter(|v| !v.is_undefined())?;
+                    let wave = wave
+                        .as_str()
+                        .and_then(|w| w.trim().parse().ok())
+                        .or_else(|| i64::try_from(wave).ok())?;
+                    let name = meta.get_attr("name").ok()?.to_string();
+                    Some((wave, name, a))
+                })
+                .collect();
+            waves.sort_by(|x, y| (x.0, &x.1).cmp(&(y.0, &y.1)));
+            waves.into_iter().map(|(_, _, a)| a).collect()
+        });
         Values { env }
     }
 
@@ -114,70 +161,108 @@ impl Values {
 #[derive(Debug)]
 pub struct Expanded<'a> {
     pub text: Cow<'a, str>,
-    prefix: usize,
-    suffix: usize,
-    delta: isize,
+    /// For each line of `text` (0-based), the source line it came from;
+    /// `None` when both have the same lines.
+    map: Option<Vec<usize>>,
 }
+
+/// Beyond this many line pairs, alignment falls back to matching the common
+/// prefix and suffix (bounded time and memory for huge generated pages).
+const MAX_ALIGN_CELLS: usize = 4_000_000;
 
 impl<'a> Expanded<'a> {
     /// The text as it is, for pages without expressions.
     pub fn unexpanded(text: &'a str) -> Self {
         Expanded {
             text: Cow::Borrowed(text),
-            prefix: usize::MAX,
-            suffix: 0,
-            delta: 0,
+            map: None,
         }
     }
 
     fn new(source: &str, text: String) -> Self {
         let src: Vec<&str> = source.lines().collect();
         let out: Vec<&str> = text.lines().collect();
-        if src.len() == out.len() {
-            // Expressions only: every line stays where it was.
-            return Expanded {
-                text: Cow::Owned(text),
-                prefix: usize::MAX,
-                suffix: 0,
-                delta: 0,
-            };
-        }
-        // A block tag (a loop) changed the line count: lines before the
-        // first and after the last changed line still map one to one.
-        let prefix = src
-            .iter()
-            .zip(&out)
-            .take_while(|(a, b)| same_line(a, b))
-            .count();
-        let max_suffix = src.len().min(out.len()) - prefix;
-        let suffix = src
-            .iter()
-            .rev()
-            .zip(out.iter().rev())
-            .take(max_suffix)
-            .take_while(|(a, b)| same_line(a, b))
-            .count();
-        let delta = src.len() as isize - out.len() as isize;
-        let first_suffix_line = out.len() - suffix;
+        // Expressions only: every line stays where it was.
+        let map = (src.len() != out.len()).then(|| align(&src, &out));
         Expanded {
             text: Cow::Owned(text),
-            prefix,
-            suffix: first_suffix_line,
-            delta,
+            map,
         }
     }
 
     /// Maps a 1-based line of the expanded text to a line of the source
-    /// body; lines inside an expanded region map to its first line.
+    /// body. Generated lines (a loop's output, a multi-line value) map to
+    /// the source line that produced them.
     pub fn source_line(&self, line: usize) -> usize {
-        if line <= self.prefix {
-            line
-        } else if line > self.suffix {
-            (line as isize + self.delta).max(1) as usize
-        } else {
-            self.prefix + 1
+        match &self.map {
+            None => line,
+            Some(map) => map.get(line.saturating_sub(1)).map_or(line, |l| l + 1),
         }
     }
+}
+
+/// Aligns output lines with source lines (longest common subsequence, with
+/// [`same_line`] as equality). An unmatched output line was generated: it
+/// maps to the previous matched line if that one holds template code (a
+/// loop body, a multi-line value), else to the source line after it.
+fn align(src: &[&str], out: &[&str]) -> Vec<usize> {
+    let (n, m) = (src.len(), out.len());
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    if n.saturating_mul(m) <= MAX_ALIGN_CELLS {
+        // lcs[i][j]: LCS length of src[i..] and out[j..].
+        let w = m + 1;
+        let mut lcs = vec![0u32; (n + 1) * w];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[i * w + j] = if same_line(src[i], out[j]) {
+                    lcs[(i + 1) * w + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n && j < m {
+            if same_line(src[i], out[j]) && lcs[i * w + j] == lcs[(i + 1) * w + j + 1] + 1 {
+                pairs.push((i, j));
+                i += 1;
+                j += 1;
+            } else if lcs[(i + 1) * w + j] >= lcs[i * w + j + 1] {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+    } else {
+        let prefix = src
+            .iter()
+            .zip(out)
+            .take_while(|(a, b)| same_line(a, b))
+            .count();
+        pairs.extend((0..prefix).map(|k| (k, k)));
+        let suffix = src[prefix..]
+            .iter()
+            .rev()
+            .zip(out[prefix..].iter().rev())
+            .take_while(|(a, b)| same_line(a, b))
+            .count();
+        pairs.extend((0..suffix).rev().map(|k| (n - 1 - k, m - 1 - k)));
+    }
+    let mut map = Vec::with_capacity(m);
+    let mut generated_from = 0;
+    let mut pairs = pairs.into_iter().peekable();
+    for j in 0..m {
+        match pairs.peek() {
+            Some(&(i, pj)) if pj == j => {
+                map.push(i);
+                let templated = src[i].contains("{{") || src[i].contains("{%");
+                generated_from = if templated { i } else { i + 1 };
+                pairs.next();
+            }
+            _ => map.push(generated_from.min(n.saturating_sub(1))),
+        }
+    }
+    map
 }
 
 /// Whether an expanded line can come from a source line: equal, or equal
@@ -231,27 +316,23 @@ pub fn split_lineage(name: &str) -> Option<(&str, u64)> {
     (!base.is_empty()).then_some((base, n))
 }
 
-/// Wraps code (fenced and indented blocks, inline spans) in `{% raw %}` so
-/// that template syntax inside it is left alone. Fenced blocks with the
-/// `template` flag are expanded like prose.
+/// Wraps code blocks (fenced and indented) in `{% raw %}` so that template
+/// syntax inside them is left alone. Fenced blocks with the `template` flag
+/// are expanded like prose.
 fn protect_code(body: &str) -> String {
     let mut ranges = Vec::new();
     let iter = Parser::new_ext(body, crate::render::markdown::options()).into_offset_iter();
     for (event, range) in iter {
-        match event {
-            Event::Code(_) => ranges.push(range),
-            Event::Start(Tag::CodeBlock(kind)) => {
-                let templated = match &kind {
-                    pulldown_cmark::CodeBlockKind::Fenced(info) => {
-                        fence::parse(info).is_ok_and(|f| f.flag("template"))
-                    }
-                    pulldown_cmark::CodeBlockKind::Indented => false,
-                };
-                if !templated {
-                    ranges.push(range);
+        if let Event::Start(Tag::CodeBlock(kind)) = event {
+            let templated = match &kind {
+                pulldown_cmark::CodeBlockKind::Fenced(info) => {
+                    fence::parse(info).is_ok_and(|f| f.flag("template"))
                 }
+                pulldown_cmark::CodeBlockKind::Indented => false,
+            };
+            if !templated {
+                ranges.push(range);
             }
-            _ => {}
         }
     }
     ranges.sort_by_key(|r| r.start);
@@ -316,11 +397,11 @@ mod tests {
 
     #[test]
     fn code_keeps_go_templates_literally() {
-        let body = "Use `{{ .Values.x }}` here.\n\n```yaml\nname: '{{path.basename}}'\n{% if x %}\n```\n\nAnd {{ 1 + 1 }}.\n";
+        let body = "Use `{% raw %}{{ .Values.x }}{% endraw %}` and `{{ 1 + 2 }}`.\n\n```yaml\nname: '{{path.basename}}'\n{% if x %}\n```\n\n    {{ indented }}\n\nAnd {{ 1 + 1 }}.\n";
         let out = expand_body(body).unwrap();
         assert_eq!(
             out,
-            "Use `{{ .Values.x }}` here.\n\n```yaml\nname: '{{path.basename}}'\n{% if x %}\n```\n\nAnd 2.\n"
+            "Use `{{ .Values.x }}` and `3`.\n\n```yaml\nname: '{{path.basename}}'\n{% if x %}\n```\n\n    {{ indented }}\n\nAnd 2.\n"
         );
     }
 
@@ -374,8 +455,66 @@ mod tests {
         );
         // "end" is on body line 9 of the source and line 7 of the output.
         assert_eq!(out.source_line(7), 9);
-        assert_eq!(out.source_line(5), 5, "generated rows map to the loop");
-        assert_eq!(out.source_line(2), 2);
+        assert_eq!(
+            out.source_line(5),
+            6,
+            "generated rows map to the row template"
+        );
+        assert_eq!(out.source_line(3), 3);
+    }
+
+    #[test]
+    fn alignment_survives_sets_and_multi_line_values() {
+        let body = "{% set c = manifest(\"db/cluster.yaml\") %}\n# T\n\n```yaml {template}\n{{ c | cnpg_recovery | to_yaml }}\n```\n\nline {{ 2 }}\n\nlast\n";
+        let p = page(body);
+        let v = values();
+        let out = v.expand(&p).unwrap();
+        assert!(
+            out.text.contains("serverName: immich-database-v2"),
+            "{}",
+            out.text
+        );
+        let lines: Vec<&str> = out.text.lines().collect();
+        let last = lines.iter().position(|l| *l == "last").unwrap() + 1;
+        let line2 = lines.iter().position(|l| *l == "line 2").unwrap() + 1;
+        assert_eq!(out.source_line(last), 10);
+        assert_eq!(out.source_line(line2), 8);
+        assert_eq!(out.source_line(1), 2, "the set line produced nothing");
+        let yaml_line = lines
+            .iter()
+            .position(|l| l.contains("immich-database-v2"))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            out.source_line(yaml_line),
+            5,
+            "generated YAML maps to its expression"
+        );
+        assert_eq!(out.source_line(2), 3, "the blank line after the heading");
+    }
+
+    #[test]
+    fn applications_sort_by_numeric_wave() {
+        let mut idx = ManifestIndex::default();
+        let app = |name: &str, wave: &str| {
+            format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\n")
+        };
+        idx.add_file("a.yaml", "manifests/a.yaml".into(), &app("db", "10"))
+            .unwrap();
+        idx.add_file("b.yaml", "manifests/b.yaml".into(), &app("cni", "-1"))
+            .unwrap();
+        idx.add_file("c.yaml", "manifests/c.yaml".into(), &app("apps", "2"))
+            .unwrap();
+        idx.add_file(
+            "d.yaml",
+            "manifests/d.yaml".into(),
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\n",
+        )
+        .unwrap();
+        let v = Values::new(Arc::new(idx));
+        let p = page("{% for a in manifests(kind=\"Application\") | by_sync_wave %}{{ a.metadata.name }} {% endfor %}\n");
+        let out = v.expand(&p).unwrap();
+        assert_eq!(out.text, "cni apps db ");
     }
 
     #[test]

@@ -63,6 +63,7 @@ impl Theme {
             ));
         }
         let mut env = Environment::new();
+        env.set_formatter(html_formatter);
         let mut origins = HashMap::new();
         for (name, (text, origin)) in templates {
             env.add_template_owned(name.clone(), text)
@@ -161,6 +162,22 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path) -> Result
         }
     }
     Ok(())
+}
+
+/// Like minijinja's default, but without escaping `/` as `&#x2f;`, which
+/// HTML does not require: URLs in the output stay readable and short.
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    let escape = !matches!(state.auto_escape(), minijinja::AutoEscape::None);
+    match value.as_str() {
+        Some(text) if escape && !value.is_safe() => out
+            .write_str(&super::escape_html(text))
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
 }
 
 fn template_error(e: &minijinja::Error, origin: &Path) -> Error {

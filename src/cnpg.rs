@@ -1,0 +1,174 @@
+//! CloudNativePG knowledge the guide and the runbook share.
+
+use serde_yaml::{Mapping, Value};
+
+use crate::values::next_lineage;
+
+/// Name of the external cluster that a recovery reads backups from.
+pub fn recovery_source_name(cluster: &str) -> String {
+    format!("{cluster}-backup")
+}
+
+/// The Cluster to *create* for a disaster recovery, derived from the
+/// Cluster manifest in git:
+/// - `bootstrap.initdb` is replaced by `bootstrap.recovery` (same database,
+///   owner and secret) — only one bootstrap method may be set;
+/// - `externalClusters` gains the restore source: the object store and
+///   credentials of `spec.backup`, on the *current* serverName lineage;
+/// - `spec.backup.barmanObjectStore.serverName` moves to the *next* lineage
+///   (`-v1` → `-v2`), since the old one is not an empty archive.
+pub fn recovery_cluster(manifest: &Value) -> Result<Value, String> {
+    let kind = manifest.get("kind").and_then(Value::as_str);
+    if kind != Some("Cluster") {
+        return Err(format!(
+            "expected a CloudNativePG Cluster, found kind {kind:?}"
+        ));
+    }
+    let name = str_at(manifest, &["metadata", "name"])?;
+    let spec = manifest
+        .get("spec")
+        .and_then(Value::as_mapping)
+        .ok_or("the Cluster has no spec")?;
+    let store = manifest
+        .get("spec")
+        .and_then(|s| s.get("backup"))
+        .and_then(|b| b.get("barmanObjectStore"))
+        .and_then(Value::as_mapping)
+        .ok_or("the Cluster has no spec.backup.barmanObjectStore to recover from")?;
+    let current = store
+        .get("serverName")
+        .and_then(Value::as_str)
+        .unwrap_or(&name)
+        .to_string();
+    let next = next_lineage(&current)
+        .ok_or_else(|| format!("serverName `{current}` has no -vN lineage suffix to bump"))?;
+    let initdb = manifest
+        .get("spec")
+        .and_then(|s| s.get("bootstrap"))
+        .and_then(|b| b.get("initdb"));
+
+    let source = recovery_source_name(&name);
+    let mut recovery = Mapping::new();
+    recovery.insert("source".into(), source.clone().into());
+    for key in ["database", "owner", "secret"] {
+        if let Some(v) = initdb.and_then(|i| i.get(key)) {
+            recovery.insert(key.into(), v.clone());
+        }
+    }
+    let mut bootstrap = Mapping::new();
+    bootstrap.insert("recovery".into(), recovery.into());
+
+    let mut source_store = Mapping::new();
+    for key in [
+        "destinationPath",
+        "endpointURL",
+        "endpointCA",
+        "s3Credentials",
+        "azureCredentials",
+        "googleCredentials",
+    ] {
+        if let Some(v) = store.get(key) {
+            source_store.insert(key.into(), v.clone());
+        }
+    }
+    source_store.insert("serverName".into(), current.into());
+    if let Some(wal) = store.get("wal") {
+        source_store.insert("wal".into(), wal.clone());
+    }
+    let mut external = Mapping::new();
+    external.insert("name".into(), source.into());
+    external.insert("barmanObjectStore".into(), source_store.into());
+
+    let mut new_spec = Mapping::new();
+    for (k, v) in spec {
+        match k.as_str() {
+            Some("bootstrap") => {
+                new_spec.insert(k.clone(), bootstrap.clone().into());
+            }
+            Some("externalClusters") => {}
+            Some("backup") => {
+                let mut backup = v.clone();
+                backup["barmanObjectStore"]["serverName"] = next.clone().into();
+                new_spec.insert(
+                    "externalClusters".into(),
+                    vec![Value::from(external.clone())].into(),
+                );
+                new_spec.insert(k.clone(), backup);
+            }
+            _ => {
+                new_spec.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if !new_spec.contains_key("bootstrap") {
+        new_spec.insert("bootstrap".into(), bootstrap.into());
+    }
+    let mut metadata = Mapping::new();
+    for key in ["name", "namespace", "labels"] {
+        if let Some(v) = manifest.get("metadata").and_then(|m| m.get(key)) {
+            metadata.insert(key.into(), v.clone());
+        }
+    }
+    let mut out = Mapping::new();
+    out.insert(
+        "apiVersion".into(),
+        manifest.get("apiVersion").cloned().unwrap_or(Value::Null),
+    );
+    out.insert("kind".into(), "Cluster".into());
+    out.insert("metadata".into(), metadata.into());
+    out.insert("spec".into(), new_spec.into());
+    Ok(out.into())
+}
+
+fn str_at(v: &Value, path: &[&str]) -> Result<String, String> {
+    let mut cur = v;
+    for p in path {
+        cur = cur
+            .get(*p)
+            .ok_or_else(|| format!("missing `{}`", path.join(".")))?;
+    }
+    cur.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("`{}` is not a string", path.join(".")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLUSTER: &str = "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: db\n  namespace: ns\nspec:\n  instances: 1\n  bootstrap:\n    initdb:\n      database: app\n      owner: app\n      secret:\n        name: app-secret\n      postInitApplicationSQL:\n        - CREATE EXTENSION x;\n  backup:\n    retentionPolicy: 14d\n    barmanObjectStore:\n      destinationPath: s3://b/p\n      wal:\n        compression: gzip\n      data:\n        compression: gzip\n      serverName: db-v3\n";
+
+    #[test]
+    fn recovery_reads_current_lineage_and_writes_the_next() {
+        let m: Value = serde_yaml::from_str(CLUSTER).unwrap();
+        let r = recovery_cluster(&m).unwrap();
+        let spec = &r["spec"];
+        assert!(spec["bootstrap"].get("initdb").is_none());
+        assert_eq!(spec["bootstrap"]["recovery"]["source"], "db-backup");
+        assert_eq!(spec["bootstrap"]["recovery"]["database"], "app");
+        assert_eq!(
+            spec["bootstrap"]["recovery"]["secret"]["name"],
+            "app-secret"
+        );
+        let ext = &spec["externalClusters"][0];
+        assert_eq!(ext["name"], "db-backup");
+        assert_eq!(ext["barmanObjectStore"]["serverName"], "db-v3");
+        assert_eq!(ext["barmanObjectStore"]["destinationPath"], "s3://b/p");
+        assert!(ext["barmanObjectStore"].get("data").is_none());
+        assert_eq!(spec["backup"]["barmanObjectStore"]["serverName"], "db-v4");
+        assert_eq!(spec["backup"]["retentionPolicy"], "14d");
+        assert_eq!(r["metadata"]["namespace"], "ns");
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_recover() {
+        let m: Value = serde_yaml::from_str("kind: Secret\nmetadata:\n  name: x\n").unwrap();
+        assert!(recovery_cluster(&m).unwrap_err().contains("Cluster"));
+        let m: Value =
+            serde_yaml::from_str("kind: Cluster\nmetadata:\n  name: x\nspec:\n  instances: 1\n")
+                .unwrap();
+        assert!(recovery_cluster(&m)
+            .unwrap_err()
+            .contains("barmanObjectStore"));
+    }
+}
