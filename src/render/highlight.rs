@@ -50,13 +50,15 @@ thread_local! {
 
 type Ops = Vec<(usize, ScopeStackOp)>;
 
-/// Parses of whole lines that started in a grammar's steady state (its
-/// main context, after the first line): such a parse depends only on the
-/// line's text, and docs repeat lines (`kind: Cluster`, `kubectl -n ...`)
-/// across blocks and pages.
+/// Parses of whole lines that started in one of a grammar's two common
+/// states — fresh (a block's first line) or steady (its main context after
+/// that): such a parse depends only on the line's text, and docs repeat
+/// lines (`kind: Cluster`, `kubectl -n ...`) across blocks and pages.
 struct LineMemo {
+    fresh: ParseState,
     steady: ParseState,
-    parsed: HashMap<String, (Ops, ParseState)>,
+    /// Parses from `fresh` and from `steady`, by line.
+    parsed: [HashMap<String, (Ops, ParseState)>; 2],
 }
 
 /// Upper bound of memoized lines per language, to bound memory.
@@ -153,25 +155,30 @@ impl Highlighter {
         LINES.with(|memo| {
             let mut memo = memo.borrow_mut();
             let entry = memo.entry(lang).or_insert_with(|| {
-                let mut steady = ParseState::new(syntax);
+                let fresh = ParseState::new(syntax);
+                let mut steady = fresh.clone();
                 let _ = steady.parse_line("\n", set);
                 LineMemo {
+                    fresh,
                     steady,
-                    parsed: HashMap::new(),
+                    parsed: [HashMap::new(), HashMap::new()],
                 }
             });
-            if *state != entry.steady {
+            let which = if *state == entry.steady {
+                1
+            } else if *state == entry.fresh {
+                0
+            } else {
                 return state.parse_line(line, set).ok();
-            }
-            if let Some((ops, after)) = entry.parsed.get(line) {
+            };
+            let parsed = &mut entry.parsed[which];
+            if let Some((ops, after)) = parsed.get(line) {
                 *state = after.clone();
                 return Some(ops.clone());
             }
             let ops = state.parse_line(line, set).ok()?;
-            if entry.parsed.len() < MEMO_LINES {
-                entry
-                    .parsed
-                    .insert(line.to_string(), (ops.clone(), state.clone()));
+            if parsed.len() < MEMO_LINES {
+                parsed.insert(line.to_string(), (ops.clone(), state.clone()));
             }
             Some(ops)
         })

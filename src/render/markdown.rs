@@ -290,12 +290,17 @@ fn code_block_html(info: &FenceInfo, code: &str, step: Option<usize>) -> String 
             .get("name")
             .map(|n| format!(" <span class=\"step-name\">{}</span>", escape_html(n)))
             .unwrap_or_default();
+        let action = info.get("action").unwrap_or("shell");
+        let action = format!(
+            " <span class=\"step-action\">{}</span>",
+            escape_html(action)
+        );
         let badge = if info.flag("destructive") {
             " <span class=\"badge destructive\">destructive</span>"
         } else {
             ""
         };
-        caption = format!("<figcaption class=\"step-head\"><a class=\"step-num\" href=\"#step-{n}\">Step {n}</a>{name}{badge}</figcaption>");
+        caption = format!("<figcaption class=\"step-head\"><a class=\"step-num\" href=\"#step-{n}\">Step {n}</a>{action}{name}{badge}</figcaption>");
     } else if let Some(source) = info.get("source") {
         classes.push_str(" sourced");
         let mut what = format!("<code>{}</code>", escape_html(source));
@@ -397,9 +402,9 @@ mod tests {
             [Some(1), None, Some(2)]
         );
         assert!(r.html.contains("id=\"step-1\""), "{}", r.html);
-        assert!(r
-            .html
-            .contains("Step 1</a> <span class=\"step-name\">check</span>"));
+        assert!(r.html.contains(
+            "Step 1</a> <span class=\"step-action\">shell</span> <span class=\"step-name\">check</span>"
+        ));
         assert!(r.html.contains("Step 2</a>"));
         assert!(r.html.contains("not checked against the manifests"));
         assert_eq!(r.blocks[0].line, 4);

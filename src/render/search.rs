@@ -109,17 +109,25 @@ fn base36(mut n: u32) -> String {
     String::from_utf8(buf).expect("ascii")
 }
 
-/// At most 160 characters of `text`, cut at a word.
+/// At most 160 characters of `text`, cut at a word, whitespace folded.
 pub fn snippet(text: &str) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= 160 {
-        return flat;
+    const MAX: usize = 160;
+    let mut out = String::with_capacity(MAX + 4);
+    for word in text.split_whitespace() {
+        let extra = usize::from(!out.is_empty()) + word.chars().count();
+        if out.chars().count() + extra > MAX {
+            if out.is_empty() {
+                out.extend(word.chars().take(MAX));
+            }
+            out.push('…');
+            return out;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
     }
-    let cut: String = flat.chars().take(160).collect();
-    match cut.rfind(' ') {
-        Some(i) => format!("{}…", &cut[..i]),
-        None => format!("{cut}…"),
-    }
+    out
 }
 
 #[cfg(test)]
@@ -134,6 +142,15 @@ mod tests {
                 prev
             })
             .collect()
+    }
+
+    #[test]
+    fn snippets_cut_at_words() {
+        assert_eq!(snippet("  a\n b  "), "a b");
+        let long = "word ".repeat(50);
+        let s = snippet(&long);
+        assert!(s.ends_with("word…") && s.chars().count() <= 161, "{s}");
+        assert_eq!(snippet(&"x".repeat(200)).chars().count(), 161);
     }
 
     #[test]
