@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
         CNPG serverName or a backup schedule out of the manifests so the guide cannot drift \
         from what the cluster runs.\n\n\
         Configuration is read from docs.toml at the repository root (every key is optional).",
-    after_help = "Examples:\n  docs build                      render the site into public/\n  docs -C ~/kit build --out /tmp/site\n  docs build --base-url /homelab/  host under a sub-path (GitHub Pages)"
+    after_help = "Examples:\n  docs build                      render the site into public/\n  docs -C ~/kit build --out /tmp/site\n  docs build --base-url /homelab/  host under a sub-path (GitHub Pages)\n  docs check --crds ../crds        check the docs and validate the manifests\n  docs check --format github       annotations for a GitHub Actions job\n  docs check --explain cnpg-lineage"
 )]
 pub struct Cli {
     /// Repository root: where docs.toml, content/ and manifests/ are.
@@ -53,6 +53,47 @@ pub enum Command {
     /// so a failed build never replaces a good site. CLAUDE.md is rewritten
     /// only when its text changes.
     Build(BuildArgs),
+
+    /// Check the docs against the manifests; exit 1 on any error.
+    ///
+    /// Every YAML block must equal (or, with `excerpt`, be part of) the
+    /// manifest it shows, or be marked `example`; every value quoted from a
+    /// manifest must resolve; links and anchors must hold; manifests must
+    /// parse and validate against CRD schemas (with --crds); the kit's rules
+    /// hold (six-field CNPG schedules, serverName lineage, Secrets listed in
+    /// the inventory, kustomizations complete, CLAUDE.md fresh).
+    /// `docs check --explain CODE` explains a rule.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Validate manifests against the CustomResourceDefinitions in DIR
+    /// (repeatable; adds to `crds` in docs.toml).
+    #[arg(long = "crds", value_name = "DIR")]
+    pub crds: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = crate::check::format::Format::Human)]
+    pub format: crate::check::format::Format,
+
+    /// Treat warnings as errors (`--deny warnings`).
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub deny: Option<Deny>,
+
+    /// Rewrite drifted `source=` blocks from their manifests (atomically),
+    /// print what changed, then check again.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// Explain a check code (e.g. `cnpg-schedule`) and exit.
+    #[arg(long, value_name = "CODE")]
+    pub explain: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Deny {
+    Warnings,
 }
 
 #[derive(clap::Args, Debug)]
@@ -65,4 +106,12 @@ pub struct BuildArgs {
     /// project site (default: `base_url` of docs.toml, else `/`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+
+    /// Publish even if the checks of `docs check` find errors.
+    #[arg(long)]
+    pub no_check: bool,
+
+    /// Also validate manifests against the CRDs in DIR (repeatable).
+    #[arg(long = "crds", value_name = "DIR")]
+    pub crds: Vec<PathBuf>,
 }

@@ -33,6 +33,14 @@ pub struct Config {
     /// The page (relative to `content_dir`) that `CLAUDE.md` is generated
     /// from; no `CLAUDE.md` is generated when unset.
     pub claude_md: Option<PathBuf>,
+    /// The page (relative to `content_dir`) listing every Secret the kit
+    /// needs; `docs check` verifies it against the manifests.
+    pub secrets_inventory: Option<PathBuf>,
+    /// Directories (or files) of CustomResourceDefinitions to validate
+    /// manifests against, like `docs check --crds`.
+    pub crds: Vec<PathBuf>,
+    /// Check codes to silence, e.g. a warning the project has accepted.
+    pub allow: Vec<String>,
 }
 
 impl Default for Config {
@@ -46,6 +54,9 @@ impl Default for Config {
             theme: DEFAULT_THEME.into(),
             output_dir: "public".into(),
             claude_md: None,
+            secrets_inventory: None,
+            crds: Vec::new(),
+            allow: Vec::new(),
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct Diagnostic {
     /// Other places involved (the manifest side of a drift), with a label.
     pub related: Vec<(Location, String)>,
     pub notes: Vec<String>,
+    /// A unified diff of the differing part (`-` manifest, `+` docs).
+    pub diff: Option<String>,
 }
 
 impl Diagnostic {
@@ -56,6 +58,7 @@ impl Diagnostic {
             location,
             related: Vec::new(),
             notes: Vec::new(),
+            diff: None,
         }
     }
 
@@ -74,6 +77,11 @@ impl Diagnostic {
 
     pub fn with_related(mut self, location: Location, label: impl Into<String>) -> Self {
         self.related.push((location, label.into()));
+        self
+    }
+
+    pub fn with_diff(mut self, diff: String) -> Self {
+        self.diff = Some(diff);
         self
     }
 
@@ -98,6 +106,17 @@ impl Diagnostic {
         );
         for (loc, label) in &self.related {
             let _ = writeln!(s, "  --> {loc} ({label})");
+        }
+        if let Some(diff) = &self.diff {
+            for line in diff.lines() {
+                let (c, e) = match line.as_bytes().first() {
+                    _ if !color || line.starts_with("---") || line.starts_with("+++") => ("", ""),
+                    Some(b'-') => ("\x1b[31m", "\x1b[0m"),
+                    Some(b'+') => ("\x1b[32m", "\x1b[0m"),
+                    _ => ("", ""),
+                };
+                let _ = writeln!(s, "   | {c}{line}{e}");
+            }
         }
         for note in &self.notes {
             for (i, line) in note.lines().enumerate() {

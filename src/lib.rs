@@ -5,6 +5,7 @@
 //! ([`values`]), pages render ([`render`]) and the site is written
 //! ([`output`]). Each command in [`cmd`] is a thin driver over that path.
 
+pub mod check;
 pub mod claude_md;
 pub mod cli;
 pub mod cmd;
@@ -13,9 +14,12 @@ pub mod config;
 pub mod content;
 pub mod cron;
 pub mod diagnostic;
+pub mod diff;
 pub mod error;
 pub mod manifests;
 pub mod output;
 pub mod project;
 pub mod render;
+pub mod suggest;
 pub mod values;
+pub mod yaml;

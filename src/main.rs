@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let color = cmd::use_color(cli.color);
     let result = match &cli.command {
         Command::Build(args) => cmd::build::run(&cli.root, args, color),
+        Command::Check(args) => cmd::check::run(&cli.root, args, color),
     };
     match result {
         Ok(code) => code,

@@ -3,9 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::error::{Error, Location, Result};
+use crate::yaml::{self, Node};
 
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -17,7 +16,13 @@ pub struct Manifest {
     pub doc: usize,
     /// 1-based line on which the document starts.
     pub line: usize,
+    /// The document with positions, for checks.
+    pub node: Node,
+    /// The same document as plain data, for templates.
     pub value: serde_yaml::Value,
+    /// `metadata.namespace`, or the namespace a kustomization listing this
+    /// file sets.
+    pub namespace: Option<String>,
 }
 
 impl Manifest {
@@ -29,6 +34,15 @@ impl Manifest {
         self.value.get("metadata")?.get("name")?.as_str()
     }
 
+    pub fn api_version(&self) -> Option<&str> {
+        self.value.get("apiVersion").and_then(|v| v.as_str())
+    }
+
+    /// Location of a node of this manifest.
+    pub fn location(&self, node: &Node) -> Location {
+        Location::new(&self.display, node.line, node.col)
+    }
+
     /// `Kind/name`, the form `doc=` selectors use.
     pub fn kind_name(&self) -> Option<String> {
         Some(format!("{}/{}", self.kind()?, self.name()?))
@@ -38,6 +52,8 @@ impl Manifest {
 #[derive(Debug, Clone, Default)]
 pub struct ManifestIndex {
     pub docs: Vec<Manifest>,
+    /// Text of every file, by path relative to the manifests directory.
+    pub sources: std::collections::BTreeMap<String, String>,
 }
 
 impl ManifestIndex {
@@ -58,33 +74,89 @@ impl ManifestIndex {
                 .map_err(|e| Error::io(&display, "read the manifest", e))?;
             index.add_file(&rel, display, &text)?;
         }
+        index.apply_kustomize_namespaces();
         Ok(index)
     }
 
     pub fn add_file(&mut self, rel: &str, display: PathBuf, text: &str) -> Result<()> {
-        let starts = document_start_lines(text);
-        for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-            let value = serde_yaml::Value::deserialize(de).map_err(|e| {
-                let (line, col) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-                let msg = e.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                Error::at(
-                    Location::new(&display, line, col),
-                    format!("invalid YAML: {msg}"),
-                )
-            })?;
-            if value.is_null() {
-                continue; // an empty document, e.g. after a trailing `---`
-            }
+        let docs = yaml::parse(text).map_err(|e| {
+            Error::at(
+                Location::new(&display, e.line, e.col),
+                format!("invalid YAML: {}", e.message),
+            )
+        })?;
+        self.sources.insert(rel.to_string(), text.to_string());
+        for (i, doc) in docs.into_iter().enumerate() {
+            let value = doc.root.to_serde();
+            let namespace = doc
+                .root
+                .str_at(&["metadata", "namespace"])
+                .map(str::to_string);
             self.docs.push(Manifest {
                 path: rel.to_string(),
                 display: display.clone(),
                 doc: i,
-                line: starts.get(i).copied().unwrap_or(1),
+                line: doc.line,
+                node: doc.root,
                 value,
+                namespace,
             });
         }
         Ok(())
+    }
+
+    /// Applies the `namespace` of each kustomization to the resources it
+    /// lists that do not set one themselves.
+    pub fn apply_kustomize_namespaces(&mut self) {
+        let mut assign: Vec<(String, String)> = Vec::new();
+        for k in self
+            .docs
+            .iter()
+            .filter(|m| m.kind() == Some("Kustomization"))
+        {
+            let Some(ns) = k.node.str_at(&["namespace"]) else {
+                continue;
+            };
+            let dir = k.path.rsplit_once('/').map_or("", |(d, _)| d);
+            for res in k
+                .node
+                .get("resources")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+            {
+                if let Some(file) = res.as_str() {
+                    let path = if dir.is_empty() {
+                        file.to_string()
+                    } else {
+                        format!("{dir}/{file}")
+                    };
+                    assign.push((path, ns.to_string()));
+                }
+            }
+        }
+        for (path, ns) in assign {
+            for m in self
+                .docs
+                .iter_mut()
+                .filter(|m| m.path == path && m.namespace.is_none())
+            {
+                m.namespace = Some(ns.clone());
+            }
+        }
+    }
+
+    /// Manifests with this kind and name, and namespace when given.
+    pub fn by_identity<'a>(
+        &'a self,
+        kind: &'a str,
+        name: &'a str,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Manifest> + 'a {
+        self.docs.iter().filter(move |m| {
+            m.kind() == Some(kind)
+                && m.name() == Some(name)
+                && (namespace.is_none() || m.namespace.as_deref() == namespace)
+        })
     }
 
     pub fn in_file<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Manifest> + 'a {
@@ -128,21 +200,6 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<String>) -> std::io::Result<(
     Ok(())
 }
 
-/// 1-based line of the first content line of each `---`-separated document.
-fn document_start_lines(text: &str) -> Vec<usize> {
-    let mut starts = vec![1];
-    for (i, line) in text.lines().enumerate() {
-        if line.starts_with("---") && line[3..].trim().is_empty() {
-            if i == 0 {
-                starts[0] = 2;
-            } else {
-                starts.push(i + 2);
-            }
-        }
-    }
-    starts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,11 +214,42 @@ mod tests {
         assert_eq!(idx.find("secrets.yaml", None).unwrap().name(), Some("a"));
         let b = idx.find("secrets.yaml", Some("Secret/b")).unwrap();
         assert_eq!((b.name(), b.line, b.doc), (Some("b"), 6, 1));
+        assert_eq!(idx.by_identity("Secret", "b", None).count(), 1);
         assert!(idx.find("secrets.yaml", Some("Secret/c")).is_err());
         assert!(idx
             .find("nope.yaml", None)
             .unwrap_err()
             .contains("no manifest"));
+    }
+
+    #[test]
+    fn kustomization_namespace_applies_to_listed_files() {
+        let mut idx = ManifestIndex::default();
+        idx.add_file(
+            "db/kustomization.yaml",
+            "k".into(),
+            "kind: Kustomization\nnamespace: data\nresources:\n  - c.yaml\n",
+        )
+        .unwrap();
+        idx.add_file(
+            "db/c.yaml",
+            "c".into(),
+            "kind: Cluster\nmetadata:\n  name: x\n",
+        )
+        .unwrap();
+        idx.add_file(
+            "db/d.yaml",
+            "d".into(),
+            "kind: Cluster\nmetadata:\n  name: y\n",
+        )
+        .unwrap();
+        idx.apply_kustomize_namespaces();
+        assert_eq!(idx.by_identity("Cluster", "x", Some("data")).count(), 1);
+        assert_eq!(
+            idx.by_identity("Cluster", "y", Some("data")).count(),
+            0,
+            "not listed"
+        );
     }
 
     #[test]

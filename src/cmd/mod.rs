@@ -1,7 +1,9 @@
 //! One module per command; each returns the process exit code.
 
 pub mod build;
+pub mod check;
 
+use crate::check::schema::Schemas;
 use crate::cli::Color;
 use crate::diagnostic::Diagnostic;
 
@@ -16,6 +18,17 @@ pub fn use_color(choice: Color) -> bool {
                 && std::io::stderr().is_terminal()
         }
     }
+}
+
+/// The CRD schemas named in the config and on the command line, if any.
+pub fn load_schemas(
+    root: &std::path::Path,
+    crds: &[std::path::PathBuf],
+) -> crate::error::Result<Option<Schemas>> {
+    if crds.is_empty() {
+        return Ok(None);
+    }
+    Schemas::load(crds, root).map(Some)
 }
 
 pub fn print_diagnostics(diags: &[Diagnostic], color: bool) {

@@ -7,6 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::content::{Content, Page};
+use crate::diagnostic::Diagnostic;
+use crate::render::markdown::Rendered;
 
 pub struct SiteLinks {
     /// Page path (relative to the content dir) → URL.
@@ -156,6 +158,44 @@ pub fn relative_url(from: &str, to: &str) -> String {
     let mut out = "../".repeat(from_dir.len() - common);
     out.push_str(&to_parts[common..].join("/"));
     out
+}
+
+/// Checks that every link to an anchor finds a heading (or a step) with
+/// that id on the target page.
+pub fn check_anchors(pages: &[(&Page, &Rendered)]) -> Vec<Diagnostic> {
+    let ids: HashMap<&str, HashSet<String>> = pages
+        .iter()
+        .map(|(p, r)| {
+            let mut set: HashSet<String> = r.headings.iter().map(|h| h.id.clone()).collect();
+            set.extend(
+                r.blocks
+                    .iter()
+                    .filter_map(|b| b.step.map(|n| format!("step-{n}"))),
+            );
+            (p.rel.as_str(), set)
+        })
+        .collect();
+    let mut diags = Vec::new();
+    for (_, r) in pages {
+        for link in &r.links {
+            let (Some(anchor), Some(known)) = (&link.anchor, ids.get(link.target.as_str())) else {
+                continue;
+            };
+            if anchor.is_empty() || known.contains(anchor) {
+                continue;
+            }
+            let mut d = Diagnostic::error(
+                "broken-anchor",
+                link.location.clone(),
+                format!("`{}` has no heading with id `#{anchor}`", link.target),
+            );
+            if let Some(best) = crate::suggest::closest(anchor, known.iter().map(String::as_str)) {
+                d = d.with_note(format!("did you mean `#{best}`?"));
+            }
+            diags.push(d);
+        }
+    }
+    diags
 }
 
 /// `../` repeated once per directory level of a site-relative URL.

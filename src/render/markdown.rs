@@ -41,6 +41,8 @@ pub struct CodeBlock {
     pub line: usize,
     /// Step number for runnable (`run`) blocks, from 1.
     pub step: Option<usize>,
+    /// Columns of indentation of the fence (inside list items).
+    pub indent: usize,
 }
 
 /// A link from this page to a page (possibly itself) and an anchor, checked
@@ -62,6 +64,9 @@ pub struct Rendered {
     pub text: String,
     /// Whether the page starts with its own `# heading`.
     pub has_h1: bool,
+    /// Text and line of the first cell of every table body row (the
+    /// entries of an inventory table).
+    pub first_cells: Vec<(String, usize)>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -83,7 +88,14 @@ impl Lines {
     }
 }
 
-pub fn render(page: &Page, expanded: &Expanded, site: &SiteLinks) -> Result<Rendered> {
+/// What to produce: the HTML page, or only what the checks need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Html,
+    Scan,
+}
+
+pub fn render(page: &Page, expanded: &Expanded, site: &SiteLinks, mode: Mode) -> Result<Rendered> {
     let text: &str = &expanded.text;
     let lines = Lines::new(text);
     let loc = |offset: usize| {
@@ -94,6 +106,9 @@ pub fn render(page: &Page, expanded: &Expanded, site: &SiteLinks) -> Result<Rend
     let mut events: Vec<Event> = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut steps = 0;
+    // Table state: in the head, current column, the first cell being read.
+    let (mut in_head, mut column, mut cell): (bool, usize, Option<(String, usize)>) =
+        (false, 0, None);
     let mut parser = Parser::new_ext(text, options()).into_offset_iter();
 
     while let Some((event, range)) = parser.next() {
@@ -167,12 +182,15 @@ pub fn render(page: &Page, expanded: &Expanded, site: &SiteLinks) -> Result<Rend
                     steps
                 });
                 out.text.push_str(&code);
-                events.push(Event::Html(code_block_html(&info, &code, step).into()));
+                if mode == Mode::Html {
+                    events.push(Event::Html(code_block_html(&info, &code, step).into()));
+                }
                 out.blocks.push(CodeBlock {
                     info,
                     code,
                     line: at.line,
                     step,
+                    indent: at.col - 1,
                 });
             }
             Event::Start(Tag::Link {
@@ -203,14 +221,37 @@ pub fn render(page: &Page, expanded: &Expanded, site: &SiteLinks) -> Result<Rend
                     id,
                 }));
             }
+            Event::Start(Tag::TableHead) => {
+                in_head = true;
+                events.push(event);
+            }
+            Event::End(TagEnd::TableHead) => {
+                in_head = false;
+                events.push(event);
+            }
+            Event::Start(Tag::TableRow) => {
+                column = 0;
+                events.push(event);
+            }
+            Event::Start(Tag::TableCell) => {
+                if column == 0 && !in_head {
+                    cell = Some((String::new(), loc(range.start).line));
+                }
+                events.push(event);
+            }
+            Event::End(TagEnd::TableCell) => {
+                if let Some((text, line)) = cell.take() {
+                    out.first_cells.push((text.trim().to_string(), line));
+                }
+                column += 1;
+                events.push(event);
+            }
             Event::Text(t) => {
-                out.text.push_str(&t);
-                out.text.push(' ');
+                note_text(&mut cell, &mut out.text, &t);
                 events.push(Event::Text(t));
             }
             Event::Code(t) => {
-                out.text.push_str(&t);
-                out.text.push(' ');
+                note_text(&mut cell, &mut out.text, &t);
                 events.push(Event::Code(t));
             }
             Event::End(TagEnd::Paragraph)
@@ -222,8 +263,10 @@ pub fn render(page: &Page, expanded: &Expanded, site: &SiteLinks) -> Result<Rend
             other => events.push(other),
         }
     }
-    out.html.reserve(text.len() * 2);
-    pulldown_cmark::html::push_html(&mut out.html, events.into_iter());
+    if mode == Mode::Html {
+        out.html.reserve(text.len() * 2);
+        pulldown_cmark::html::push_html(&mut out.html, events.into_iter());
+    }
     Ok(out)
 }
 
@@ -253,6 +296,15 @@ fn resolve<'a>(
             dest.clone()
         }
     }
+}
+
+/// Inline text goes to the search text, and to the table cell being read.
+fn note_text(cell: &mut Option<(String, usize)>, text: &mut String, t: &str) {
+    if let Some((c, _)) = cell {
+        c.push_str(t);
+    }
+    text.push_str(t);
+    text.push(' ');
 }
 
 fn heading_number(level: HeadingLevel) -> u8 {
@@ -349,7 +401,7 @@ mod tests {
         .unwrap();
         let site = SiteLinks::for_test(&["a.md", "guide/b.md"]);
         let expanded = crate::values::Expanded::unexpanded(&page.body);
-        render(&page, &expanded, &site)
+        render(&page, &expanded, &site, Mode::Html)
     }
 
     #[test]
@@ -447,6 +499,16 @@ mod tests {
         assert_eq!(r.diagnostics.len(), 1);
         assert_eq!(r.diagnostics[0].code, "broken-link");
         assert_eq!(r.diagnostics[0].location.line, 4);
+    }
+
+    #[test]
+    fn first_table_cells_are_collected() {
+        let r =
+            render_one("| Secret | Keys |\n|---|---|\n| `a-secret` | x |\n| b | y |\n").unwrap();
+        assert_eq!(
+            r.first_cells,
+            [("a-secret".to_string(), 6), ("b".to_string(), 7)]
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the navigation, search index, sitemap, 404 page and static files.
 //! `docs build` writes it to disk; `docs serve` serves it from memory.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use minijinja::value::Serde;
 use minijinja::{context, Value};
@@ -12,6 +12,7 @@ use super::links::{root_prefix, SiteLinks};
 use super::markdown::{self, Rendered};
 use super::search::{self, SearchDoc};
 use super::theme::Theme;
+use crate::check::schema::Schemas;
 use crate::content::Page;
 use crate::diagnostic::Diagnostic;
 use crate::error::Result;
@@ -45,7 +46,14 @@ struct PageOut {
     snippet: String,
 }
 
-pub fn build(project: &Project, theme: &Theme) -> Result<Site> {
+/// Renders the site. With `check`, runs the checks of `docs check` on the
+/// rendered pages (validating against `schemas` when given).
+pub fn build(
+    project: &Project,
+    theme: &Theme,
+    check: bool,
+    schemas: Option<&Schemas>,
+) -> Result<Site> {
     let pages = &project.content.pages;
     let values = Values::new(project.manifests.clone());
     let links = SiteLinks::new(
@@ -70,7 +78,7 @@ pub fn build(project: &Project, theme: &Theme) -> Result<Site> {
     let render_one = |i: usize| -> Result<PageOut> {
         let page = &pages[i];
         let expanded = values.expand(page)?;
-        let mut rendered = markdown::render(page, &expanded, &links)?;
+        let mut rendered = markdown::render(page, &expanded, &links, markdown::Mode::Html)?;
         let html = std::mem::take(&mut rendered.html);
         let toc: Vec<TocEntry> = rendered
             .headings
@@ -115,12 +123,17 @@ pub fn build(project: &Project, theme: &Theme) -> Result<Site> {
     };
     let outs = parallel_map(pages.len(), render_one)?;
 
-    let mut site = Site {
-        diagnostics: check_links(pages, &outs),
-        ..Site::default()
-    };
-    for d in outs.iter().flat_map(|o| &o.rendered.diagnostics) {
-        site.diagnostics.push(d.clone());
+    let mut site = Site::default();
+    if check {
+        let pairs: Vec<(&Page, &markdown::Rendered)> = pages
+            .iter()
+            .zip(&outs)
+            .map(|(p, o)| (p, &o.rendered))
+            .collect();
+        site.diagnostics =
+            crate::check::check_rendered(project, &pairs, schemas, &values).diagnostics;
+        // Building is what regenerates CLAUDE.md: it is never stale here.
+        site.diagnostics.retain(|d| d.code != "claude-md-stale");
     }
     if !pages.iter().any(Page::is_home) {
         let home = context! { title => &project.config.title, url => "index.html", toc => Value::from(Vec::<Value>::new()) };
@@ -208,68 +221,6 @@ fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Res
     parts.into_iter().flatten().collect()
 }
 
-fn check_links(pages: &[Page], outs: &[PageOut]) -> Vec<Diagnostic> {
-    let ids: HashMap<&str, HashSet<String>> = pages
-        .iter()
-        .zip(outs)
-        .map(|(p, o)| {
-            let mut set: HashSet<String> =
-                o.rendered.headings.iter().map(|h| h.id.clone()).collect();
-            set.extend(
-                o.rendered
-                    .blocks
-                    .iter()
-                    .filter_map(|b| b.step.map(|n| format!("step-{n}"))),
-            );
-            (p.rel.as_str(), set)
-        })
-        .collect();
-    let mut diags = Vec::new();
-    for out in outs {
-        for link in &out.rendered.links {
-            let (Some(anchor), Some(known)) = (&link.anchor, ids.get(link.target.as_str())) else {
-                continue;
-            };
-            if anchor.is_empty() || known.contains(anchor) {
-                continue;
-            }
-            let mut d = Diagnostic::error(
-                "broken-anchor",
-                link.location.clone(),
-                format!("`{}` has no heading with id `#{anchor}`", link.target),
-            );
-            if let Some(best) = closest(anchor, known) {
-                d = d.with_note(format!("did you mean `#{best}`?"));
-            }
-            diags.push(d);
-        }
-    }
-    diags
-}
-
-fn closest<'a>(wanted: &str, known: &'a HashSet<String>) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (edit_distance(wanted, k), k))
-        .filter(|(d, k)| *d <= 3.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| k.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// One script for the sidebar of every page, so that pages do not each
 /// carry a copy of the whole navigation (output stays linear in pages).
 fn nav_js(nav: &[NavLink]) -> String {
@@ -302,17 +253,4 @@ fn sitemap(base_url: &str, pages: &[Page]) -> String {
     }
     out.push_str("</urlset>\n");
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn edit_distance_and_suggestions() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        let known: HashSet<String> = ["verify-backups".to_string(), "overview".to_string()].into();
-        assert_eq!(closest("verify-backup", &known), Some("verify-backups"));
-        assert_eq!(closest("zzzzzzzzzz", &known), None);
-    }
 }

@@ -1,0 +1,389 @@
+//! Rules about what the manifests say, each with a stable code
+//! (`docs check --explain CODE` says more).
+
+use std::collections::BTreeSet;
+
+use crate::cron;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::error::Location;
+use crate::manifests::{Manifest, ManifestIndex};
+use crate::values::split_lineage;
+use crate::yaml::{Node, Value};
+
+/// `ScheduledBackup.spec.cluster.name` names a Cluster of its namespace.
+pub fn scheduled_backup_cluster(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
+    for sb in idx.docs.iter().filter(|m| is_cnpg(m, "ScheduledBackup")) {
+        let Some(name_node) = sb.node.at(&["spec", "cluster", "name"]) else {
+            continue;
+        };
+        let name = name_node.as_str().unwrap_or_default();
+        let ns = sb.namespace.as_deref();
+        if idx.docs.iter().any(|c| {
+            is_cnpg(c, "Cluster") && c.name() == Some(name) && c.namespace.as_deref() == ns
+        }) {
+            continue;
+        }
+        let clusters: Vec<&str> = idx
+            .docs
+            .iter()
+            .filter(|c| is_cnpg(c, "Cluster"))
+            .filter_map(|c| c.name())
+            .collect();
+        let mut d = Diagnostic::error(
+            "scheduledbackup-cluster",
+            sb.location(name_node),
+            format!(
+                "ScheduledBackup `{}` backs up Cluster `{name}`, which no manifest defines{}",
+                sb.name().unwrap_or("?"),
+                ns.map(|n| format!(" in namespace `{n}`"))
+                    .unwrap_or_default()
+            ),
+        );
+        if let Some(c) = crate::suggest::closest(name, clusters.iter().copied()) {
+            d = d.with_note(format!("did you mean `{c}`?"));
+        }
+        out.push(d);
+    }
+}
+
+/// CloudNativePG schedules have six fields, seconds first.
+pub fn cnpg_schedules(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
+    for sb in idx.docs.iter().filter(|m| is_cnpg(m, "ScheduledBackup")) {
+        let Some(node) = sb.node.at(&["spec", "schedule"]) else {
+            continue;
+        };
+        let Some(schedule) = node.as_str() else {
+            continue;
+        };
+        match cron::field_count(schedule) {
+            0 | 6 => {
+                if let Err(e) = cron::describe(schedule) {
+                    out.push(Diagnostic::error("cnpg-schedule", sb.location(node), e));
+                }
+            }
+            5 => {
+                let does = cron::describe(schedule).unwrap_or_default();
+                let meant = cron::six_field_form_of_unix(schedule).unwrap_or_default();
+                let meant_words = cron::describe(&meant).unwrap_or_default();
+                out.push(
+                    Diagnostic::error(
+                        "cnpg-schedule",
+                        sb.location(node),
+                        format!("`{schedule}` has five fields; CloudNativePG reads the first as seconds, so this runs {does}"),
+                    )
+                    .with_note(format!("for {meant_words}, write the six-field form: schedule: \"{meant}\"")),
+                );
+            }
+            n => out.push(Diagnostic::error(
+                "cnpg-schedule",
+                sb.location(node),
+                format!("`{schedule}` has {n} fields; CloudNativePG expects six: second minute hour day-of-month month day-of-week"),
+            )),
+        }
+    }
+}
+
+/// serverName lineage: backups go to `<name>-vN`; a recovery reads an
+/// earlier lineage than the one it writes.
+pub fn cnpg_lineage(idx: &ManifestIndex, steps: &[(Node, Location)], out: &mut Vec<Diagnostic>) {
+    for m in idx.docs.iter().filter(|m| is_cnpg(m, "Cluster")) {
+        lineage_of(&m.node, &|n: &Node| m.location(n), out);
+    }
+    for (obj, loc) in steps {
+        if obj.str_at(&["kind"]) == Some("Cluster")
+            && obj
+                .str_at(&["apiVersion"])
+                .is_some_and(|a| a.starts_with("postgresql.cnpg.io/"))
+        {
+            lineage_of(obj, &|_| loc.clone(), out);
+        }
+    }
+}
+
+fn lineage_of(cluster: &Node, loc: &dyn Fn(&Node) -> Location, out: &mut Vec<Diagnostic>) {
+    let Some(target_node) = cluster.at(&["spec", "backup", "barmanObjectStore", "serverName"])
+    else {
+        return;
+    };
+    let target = target_node.as_str().unwrap_or_default();
+    if split_lineage(target).is_none() {
+        out.push(
+            Diagnostic::warning("cnpg-lineage", loc(target_node), format!("backup serverName `{target}` does not end in a `-vN` lineage"))
+                .with_note("name lineages `<cluster>-v1`, `-v2`, ... so that every recovery can move to the next one"),
+        );
+    }
+    let Some(source) = cluster.str_at(&["spec", "bootstrap", "recovery", "source"]) else {
+        return;
+    };
+    let Some(ext) = cluster
+        .at(&["spec", "externalClusters"])
+        .and_then(Node::as_seq)
+        .and_then(|e| e.iter().find(|c| c.str_at(&["name"]) == Some(source)))
+    else {
+        let at = cluster
+            .at(&["spec", "bootstrap", "recovery", "source"])
+            .unwrap_or(cluster);
+        out.push(Diagnostic::error(
+            "cnpg-lineage",
+            loc(at),
+            format!("recovery source `{source}` is not in `externalClusters`"),
+        ));
+        return;
+    };
+    let Some(src_node) = ext.at(&["barmanObjectStore", "serverName"]) else {
+        return;
+    };
+    let src = src_node.as_str().unwrap_or_default();
+    if src == target {
+        out.push(
+            Diagnostic::error(
+                "cnpg-lineage",
+                loc(target_node),
+                format!("the recovery reads lineage `{src}` and would write its backups to the same lineage: CloudNativePG fails with \"Expected empty archive\""),
+            )
+            .with_related(loc(src_node), "restore source")
+            .with_note(format!(
+                "set spec.backup.barmanObjectStore.serverName to the next lineage{}",
+                crate::values::next_lineage(src).map(|n| format!(", `{n}`")).unwrap_or_default()
+            )),
+        );
+        return;
+    }
+    if let (Some((sb, sn)), Some((tb, tn))) = (split_lineage(src), split_lineage(target)) {
+        if sb != tb || sn >= tn {
+            out.push(
+                Diagnostic::error(
+                    "cnpg-lineage",
+                    loc(src_node),
+                    format!("the restore source `{src}` must be an earlier lineage of the backup target `{target}`"),
+                )
+                .with_related(loc(target_node), "backup target")
+                .with_note("a source that names no existing lineage fails with \"no target backup found\""),
+            );
+        }
+    }
+}
+
+/// Native `barmanObjectStore` is deprecated in CloudNativePG 1.30.
+pub fn cnpg_barman_deprecated(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
+    for m in idx.docs.iter().filter(|m| is_cnpg(m, "Cluster")) {
+        if let Some(n) = m
+            .node
+            .at(&["spec", "backup"])
+            .and_then(|b| b.key("barmanObjectStore"))
+        {
+            out.push(
+                Diagnostic::warning(
+                    "cnpg-barman-deprecated",
+                    m.location(n),
+                    format!("Cluster `{}` uses native `barmanObjectStore`, deprecated in CloudNativePG 1.30 and removed in 1.31", m.name().unwrap_or("?")),
+                )
+                .with_note("plan the move to the Barman Cloud Plugin (an ObjectStore and `spec.plugins`) before upgrading the operator to 1.31"),
+            );
+        }
+    }
+}
+
+/// Placeholders a new user must replace, listed as notes.
+pub fn placeholders(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
+    for m in &idx.docs {
+        walk_scalars(&m.node, &mut |n: &Node| {
+            if let Value::Str(s) = &n.value {
+                if let Some(p) = placeholder_in(s) {
+                    out.push(Diagnostic::new(
+                        Severity::Note,
+                        "placeholder",
+                        m.location(n),
+                        format!("`{p}` placeholder to replace: {s:?}"),
+                    ));
+                }
+            }
+        });
+    }
+}
+
+pub fn placeholder_in(s: &str) -> Option<&str> {
+    const MARKERS: &[&str] = &[
+        "change_me",
+        "change-me",
+        "changeme",
+        "your-s3-endpoint",
+        "your-bucket",
+        "replace_me",
+        "replace-me",
+    ];
+    let lower = s.to_ascii_lowercase();
+    MARKERS
+        .iter()
+        .find_map(|mk| lower.find(mk).map(|i| &s[i..i + mk.len()]))
+}
+
+fn walk_scalars(n: &Node, f: &mut dyn FnMut(&Node)) {
+    match &n.value {
+        Value::Map(pairs) => pairs.iter().for_each(|(_, v)| walk_scalars(v, f)),
+        Value::Seq(items) => items.iter().for_each(|v| walk_scalars(v, f)),
+        _ => f(n),
+    }
+}
+
+/// Secrets that manifests refer to, with where.
+pub fn secret_references(idx: &ManifestIndex) -> Vec<(String, &Manifest, &Node)> {
+    let mut refs = Vec::new();
+    for m in &idx.docs {
+        match m.kind() {
+            Some("Secret") => {
+                if let Some(n) = m.node.at(&["metadata", "name"]) {
+                    refs.push((n.as_str().unwrap_or_default().to_string(), m, n));
+                }
+            }
+            Some("ExternalSecret") => {
+                let n = m
+                    .node
+                    .at(&["spec", "target", "name"])
+                    .or_else(|| m.node.at(&["metadata", "name"]));
+                if let Some(n) = n {
+                    refs.push((n.as_str().unwrap_or_default().to_string(), m, n));
+                }
+            }
+            _ => {}
+        }
+        find_secret_refs(&m.node, None, &mut |name, node| {
+            refs.push((name.to_string(), m, node))
+        });
+    }
+    refs
+}
+
+/// `secretKeyRef`/`secretRef`/`secret` `{name}`, `secretName`, and the
+/// references under CloudNativePG's `s3Credentials`, anywhere in an object.
+fn find_secret_refs<'a>(n: &'a Node, parent: Option<&str>, f: &mut dyn FnMut(&str, &'a Node)) {
+    match &n.value {
+        Value::Map(pairs) => {
+            for (k, v) in pairs {
+                let k = k.as_str().unwrap_or_default();
+                let named = || v.get("name").filter(|nm| nm.as_str().is_some());
+                match k {
+                    "secretKeyRef" | "secretRef" | "secret" => {
+                        if let Some(nm) = named() {
+                            f(nm.as_str().unwrap_or_default(), nm);
+                        }
+                    }
+                    "secretName" => {
+                        if let Some(s) = v.as_str() {
+                            f(s, v);
+                        }
+                    }
+                    _ if parent == Some("s3Credentials") => {
+                        if let Some(nm) = named() {
+                            f(nm.as_str().unwrap_or_default(), nm);
+                        }
+                    }
+                    _ => {}
+                }
+                find_secret_refs(v, Some(k), f);
+            }
+        }
+        Value::Seq(items) => items.iter().for_each(|i| find_secret_refs(i, parent, f)),
+        _ => {}
+    }
+}
+
+/// Every Secret referenced is in the inventory page; every inventory entry
+/// is a Secret (or ExternalSecret target) of the manifests.
+pub fn secrets_inventory(
+    idx: &ManifestIndex,
+    inventory: &[(String, Location)],
+    page: &Location,
+    out: &mut Vec<Diagnostic>,
+) {
+    let listed: BTreeSet<&str> = inventory.iter().map(|(n, _)| n.as_str()).collect();
+    let mut seen = BTreeSet::new();
+    for (name, m, node) in secret_references(idx) {
+        if !listed.contains(name.as_str()) && seen.insert(name.clone()) {
+            out.push(
+                Diagnostic::error("secret-not-in-inventory", m.location(node), format!("Secret `{name}` is not in the secrets inventory"))
+                    .with_related(page.clone(), "secrets inventory")
+                    .with_note("add a row for it (name, namespace, keys, purpose, consumer), and a template under manifests/secrets/"),
+            );
+        }
+    }
+    let defined: BTreeSet<String> = secret_references(idx)
+        .into_iter()
+        .filter(|(_, m, _)| matches!(m.kind(), Some("Secret" | "ExternalSecret")))
+        .map(|(n, _, _)| n)
+        .collect();
+    for (name, loc) in inventory {
+        if !defined.contains(name) {
+            out.push(Diagnostic::error(
+                "inventory-unknown-secret",
+                loc.clone(),
+                format!(
+                    "the inventory lists Secret `{name}`, but no manifest or template defines it"
+                ),
+            ));
+        }
+    }
+}
+
+fn is_cnpg(m: &Manifest, kind: &str) -> bool {
+    m.kind() == Some(kind)
+        && m.api_version()
+            .is_some_and(|a| a.starts_with("postgresql.cnpg.io/"))
+}
+
+/// Kustomizations: every listed resource exists; a YAML file in a
+/// kustomization's directory that it does not list is a warning.
+pub fn kustomizations(
+    idx: &ManifestIndex,
+    manifests_dir: &std::path::Path,
+    out: &mut Vec<Diagnostic>,
+) {
+    for k in idx
+        .docs
+        .iter()
+        .filter(|m| m.kind() == Some("Kustomization"))
+    {
+        let dir = k.path.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut listed = BTreeSet::new();
+        for key in ["resources", "components", "patchesStrategicMerge"] {
+            for res in k.node.get(key).and_then(Node::as_seq).unwrap_or_default() {
+                let Some(r) = res.as_str() else { continue };
+                if r.contains("://") || r.starts_with("github.com/") || r.contains("?ref=") {
+                    continue;
+                }
+                let rel = if dir.is_empty() {
+                    r.to_string()
+                } else {
+                    format!("{dir}/{r}")
+                };
+                let rel = rel.trim_end_matches('/').to_string();
+                let on_disk = manifests_dir.join(&rel);
+                if !on_disk.exists() {
+                    out.push(Diagnostic::error(
+                        "kustomization-missing",
+                        k.location(res),
+                        format!(
+                            "`{r}` is listed in {} but does not exist",
+                            k.display.display()
+                        ),
+                    ));
+                }
+                listed.insert(rel);
+            }
+        }
+        for path in idx.sources.keys() {
+            let (pdir, file) = path.rsplit_once('/').unwrap_or(("", path));
+            if pdir == dir
+                && path != &k.path
+                && !listed.contains(path)
+                && !file.starts_with("kustomization.")
+            {
+                out.push(Diagnostic::warning(
+                    "kustomization-unlisted",
+                    Location::file(k.display.with_file_name(file)),
+                    format!("`{file}` is in the directory of {} but not listed in it, so it is never applied", k.display.display()),
+                ));
+            }
+        }
+    }
+}

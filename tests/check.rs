@@ -1,0 +1,573 @@
+//! `docs check` end to end on copies of this repository, mutated.
+
+mod common;
+
+use common::Repo;
+
+const CLUSTER: &str = "manifests/infrastructure/database/cnpg/immich/cluster.yaml";
+const SCHEDULE: &str = "manifests/infrastructure/database/cnpg/immich/scheduled-backup.yaml";
+
+fn crds() -> String {
+    format!("{}/../shared/crds", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn edit(repo: &Repo, rel: &str, from: &str, to: &str) {
+    let text = repo.read(rel);
+    assert!(text.contains(from), "{rel} has no {from:?}");
+    repo.write(rel, &text.replacen(from, to, 1));
+}
+
+/// The JSON diagnostics of `docs check`.
+fn diagnostics(repo: &Repo, extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    let mut args = vec!["check", "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = repo.docs(&args);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let diags = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (run.code, diags)
+}
+
+fn errors(diags: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    diags.iter().filter(|d| d["severity"] == "error").collect()
+}
+
+/// 1-based line of the first line of `rel` containing `needle`.
+fn line_of(repo: &Repo, rel: &str, needle: &str) -> usize {
+    repo.read(rel)
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {rel}"))
+        + 1
+}
+
+fn at(d: &serde_json::Value) -> String {
+    format!("{}:{}", d["file"].as_str().unwrap(), d["line"])
+}
+
+fn related(d: &serde_json::Value) -> String {
+    format!(
+        "{}:{}",
+        d["related"][0]["file"].as_str().unwrap(),
+        d["related"][0]["line"]
+    )
+}
+
+#[test]
+fn the_repository_passes_with_the_real_crds() {
+    let repo = Repo::copy_of_project("check-clean");
+    let crds = crds();
+    let run = repo.docs(&["check", "--crds", &crds, "--deny", "warnings"]);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("validated against 13 CRD files: 0 errors, 0 warnings"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("note[placeholder]"),
+        "placeholders are listed"
+    );
+}
+
+#[test]
+fn a_changed_retention_is_drift_at_both_lines_and_fix_round_trips() {
+    let repo = Repo::copy_of_project("check-retention");
+    edit(
+        &repo,
+        CLUSTER,
+        "retentionPolicy: \"14d\"",
+        "retentionPolicy: \"30d\"",
+    );
+    let (code, diags) = diagnostics(&repo, &[]);
+    assert_eq!(code, 1);
+    let drift: Vec<_> = errors(&diags)
+        .into_iter()
+        .filter(|d| d["code"] == "block-drift")
+        .collect();
+    assert_eq!(drift.len(), 1, "{diags:#?}");
+    let dr = "content/cnpg-disaster-recovery.md";
+    assert_eq!(
+        at(drift[0]),
+        format!("{dr}:{}", line_of(&repo, dr, "retentionPolicy: \"14d\""))
+    );
+    assert_eq!(
+        related(drift[0]),
+        format!(
+            "{CLUSTER}:{}",
+            line_of(&repo, CLUSTER, "retentionPolicy: \"30d\"")
+        )
+    );
+    assert!(drift[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`retentionPolicy` is \"14d\" here but \"30d\" in the manifest"));
+    assert!(drift[0]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("-retentionPolicy: 30d\n+retentionPolicy: 14d"));
+
+    let run = repo.docs(&["check", "--fix"]);
+    let fence = line_of(&repo, dr, "select=\"spec.backup\"}");
+    assert!(
+        run.stderr
+            .contains(&format!("fixed {dr}: block at line {fence} from {CLUSTER}")),
+        "{}",
+        run.stderr
+    );
+    assert!(repo
+        .read("content/cnpg-disaster-recovery.md")
+        .contains("retentionPolicy: \"30d\""));
+    // Only CLAUDE.md (which quotes the retention) is left; build fixes it.
+    let (_, diags) = diagnostics(&repo, &[]);
+    let codes: Vec<&str> = errors(&diags)
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["claude-md-stale"]);
+    repo.docs(&["build"]).ok();
+    let (code, _) = diagnostics(&repo, &[]);
+    assert_eq!(code, 0, "fixed and rebuilt: clean");
+}
+
+#[test]
+fn fix_keeps_indentation_inside_lists_and_never_touches_excerpts() {
+    let repo = Repo::empty("check-fix-indent");
+    repo.write(
+        "manifests/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: \"2\"\n  y: \"3\"\n",
+    );
+    repo.write(
+        "content/p.md",
+        "# P\n\n1. First:\n\n   ```yaml {source=\"a.yaml\" select=\"data\"}\n   x: \"1\"\n   y: \"3\"\n   ```\n\n```yaml {source=\"a.yaml\" select=\"data\" excerpt}\nx: \"1\"\n```\n",
+    );
+    let run = repo.docs(&["check", "--fix"]);
+    run.fails();
+    let page = repo.read("content/p.md");
+    assert!(
+        page.contains(
+            "   ```yaml {source=\"a.yaml\" select=\"data\"}\n   x: \"2\"\n   y: \"3\"\n   ```"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("excerpt}\nx: \"1\"\n```"),
+        "excerpts are left for a person: {page}"
+    );
+    assert!(
+        run.stderr.contains("`--fix` rewrites only whole blocks"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_five_field_schedule_says_what_it_really_does() {
+    let repo = Repo::copy_of_project("check-schedule");
+    edit(
+        &repo,
+        SCHEDULE,
+        "schedule: \"0 0 2 * * *\"",
+        "schedule: \"0 2 * * *\"",
+    );
+    let (code, diags) = diagnostics(&repo, &[]);
+    assert_eq!(code, 1);
+    let d = errors(&diags)
+        .into_iter()
+        .find(|d| d["code"] == "cnpg-schedule")
+        .expect("cnpg-schedule");
+    assert_eq!(
+        at(d),
+        format!("{SCHEDULE}:{}", line_of(&repo, SCHEDULE, "schedule: \"0 2"))
+    );
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("at minute 2 of every hour"),
+        "{d}"
+    );
+    assert!(
+        d["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("schedule: \"0 0 2 * * *\""),
+        "{d}"
+    );
+    // The docs quote the schedule too: the excerpt drifts.
+    assert!(diags
+        .iter()
+        .any(|d| d["code"] == "block-drift" && d["file"] == "content/cnpg-disaster-recovery.md"));
+}
+
+#[test]
+fn a_changed_server_name_drifts_and_the_table_follows() {
+    let repo = Repo::copy_of_project("check-servername");
+    edit(
+        &repo,
+        CLUSTER,
+        "      serverName: immich-database-v1\n",
+        "      serverName: immich-database-v2\n",
+    );
+    let (_, diags) = diagnostics(&repo, &[]);
+    let d = errors(&diags)
+        .into_iter()
+        .find(|d| d["code"] == "block-drift")
+        .expect("drift");
+    let dr = "content/cnpg-disaster-recovery.md";
+    assert_eq!(
+        at(d),
+        format!(
+            "{dr}:{}",
+            line_of(&repo, dr, "  serverName: immich-database-v1")
+        )
+    );
+    assert_eq!(
+        related(d),
+        format!(
+            "{CLUSTER}:{}",
+            line_of(&repo, CLUSTER, "      serverName: immich-database-v2")
+        )
+    );
+    repo.docs(&["build", "--no-check"]).ok();
+    let dr = repo.read("public/cnpg-disaster-recovery.html");
+    assert!(
+        dr.contains("<code>immich-database-v3</code>"),
+        "the generated lineage table follows the manifest"
+    );
+}
+
+#[test]
+fn a_deleted_listed_file_and_an_unlisted_file() {
+    let repo = Repo::copy_of_project("check-kustomize");
+    std::fs::remove_file(repo.path(SCHEDULE)).unwrap();
+    repo.write(
+        "manifests/infrastructure/database/cnpg/immich/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
+    );
+    let (_, diags) = diagnostics(&repo, &[]);
+    let missing = diags
+        .iter()
+        .find(|d| d["code"] == "kustomization-missing")
+        .expect("missing");
+    let k = "manifests/infrastructure/database/cnpg/immich/kustomization.yaml";
+    assert_eq!(
+        at(missing),
+        format!("{k}:{}", line_of(&repo, k, "- scheduled-backup.yaml"))
+    );
+    assert!(missing["message"]
+        .as_str()
+        .unwrap()
+        .contains("`scheduled-backup.yaml` is listed"));
+    let unlisted = diags
+        .iter()
+        .find(|d| d["code"] == "kustomization-unlisted")
+        .expect("unlisted");
+    assert_eq!(unlisted["severity"], "warning");
+    assert_eq!(
+        unlisted["file"],
+        "manifests/infrastructure/database/cnpg/immich/extra.yaml"
+    );
+    // The guide quoted the deleted manifest.
+    assert!(diags
+        .iter()
+        .any(|d| d["code"] == "expression" || d["code"] == "block-no-manifest"));
+}
+
+#[test]
+fn a_secret_missing_from_the_inventory() {
+    let repo = Repo::copy_of_project("check-secret");
+    edit(
+        &repo,
+        CLUSTER,
+        "        name: immich-app-secret\n",
+        "        name: immich-owner\n",
+    );
+    let (_, diags) = diagnostics(&repo, &[]);
+    let d = errors(&diags)
+        .into_iter()
+        .find(|d| d["code"] == "secret-not-in-inventory")
+        .expect("secret");
+    assert_eq!(
+        at(d),
+        format!(
+            "{CLUSTER}:{}",
+            line_of(&repo, CLUSTER, "name: immich-owner")
+        )
+    );
+    assert_eq!(d["column"], 15);
+    assert_eq!(related(d), "content/secrets.md:0");
+    assert!(d["message"].as_str().unwrap().contains("`immich-owner`"));
+}
+
+#[test]
+fn an_inventory_entry_without_a_manifest() {
+    let repo = Repo::copy_of_project("check-inventory");
+    let inv = "content/secrets.md";
+    edit(
+        &repo,
+        inv,
+        "|---|---|---|---|---|\n",
+        "|---|---|---|---|---|\n| `ghost-secret` | x | x | x | x |\n",
+    );
+    let (code, diags) = diagnostics(&repo, &[]);
+    assert_eq!(code, 1);
+    let d = errors(&diags)
+        .into_iter()
+        .find(|d| d["code"] == "inventory-unknown-secret")
+        .expect("inventory");
+    assert_eq!(
+        at(d),
+        format!("{inv}:{}", line_of(&repo, inv, "ghost-secret"))
+    );
+    assert!(d["message"].as_str().unwrap().contains("`ghost-secret`"));
+}
+
+#[test]
+fn a_recovery_whose_source_equals_its_target() {
+    let repo = Repo::empty("check-lineage");
+    repo.write(
+        "manifests/db.yaml",
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: db\n  namespace: ns\nspec:\n  instances: 1\n  bootstrap:\n    recovery:\n      source: db-backup\n  externalClusters:\n    - name: db-backup\n      barmanObjectStore:\n        destinationPath: s3://b\n        serverName: db-v1\n  backup:\n    barmanObjectStore:\n      destinationPath: s3://b\n      serverName: db-v1\n",
+    );
+    repo.write("content/a.md", "# A\n");
+    let (code, diags) = diagnostics(&repo, &[]);
+    assert_eq!(code, 1);
+    let d = errors(&diags)
+        .into_iter()
+        .find(|d| d["code"] == "cnpg-lineage")
+        .expect("lineage");
+    assert_eq!(at(d), "manifests/db.yaml:19");
+    assert_eq!(related(d), "manifests/db.yaml:15");
+    assert!(d["message"]
+        .as_str()
+        .unwrap()
+        .contains("Expected empty archive"));
+    assert!(d["notes"][0].as_str().unwrap().contains("`db-v2`"));
+    // An earlier source is right; a later one is not.
+    edit(
+        &repo,
+        "manifests/db.yaml",
+        "      destinationPath: s3://b\n      serverName: db-v1\n",
+        "      destinationPath: s3://b\n      serverName: db-v2\n",
+    );
+    let (code, _) = diagnostics(&repo, &[]);
+    assert_eq!(code, 0);
+    edit(
+        &repo,
+        "manifests/db.yaml",
+        "        serverName: db-v1\n",
+        "        serverName: db-v3\n",
+    );
+    let (_, diags) = diagnostics(&repo, &[]);
+    assert!(errors(&diags).iter().any(|d| d["code"] == "cnpg-lineage"
+        && d["message"].as_str().unwrap().contains("earlier lineage")));
+}
+
+#[test]
+fn scheduled_backup_of_a_missing_cluster() {
+    let repo = Repo::copy_of_project("check-sb");
+    edit(
+        &repo,
+        SCHEDULE,
+        "    name: immich-database\n",
+        "    name: immich-databse\n",
+    );
+    let (_, diags) = diagnostics(&repo, &[]);
+    let d = errors(&diags)
+        .into_iter()
+        .find(|d| d["code"] == "scheduledbackup-cluster")
+        .expect("sb");
+    assert_eq!(
+        at(d),
+        format!(
+            "{SCHEDULE}:{}",
+            line_of(&repo, SCHEDULE, "name: immich-databse")
+        )
+    );
+    assert_eq!(d["notes"][0], "did you mean `immich-database`?");
+}
+
+#[test]
+fn schema_errors_point_at_the_field() {
+    let repo = Repo::copy_of_project("check-schema");
+    edit(
+        &repo,
+        CLUSTER,
+        "  instances: 1\n",
+        "  instances: one\n  instancez: 1\n",
+    );
+    let crds = crds();
+    let (_, diags) = diagnostics(&repo, &["--crds", &crds]);
+    let schema: Vec<String> = diags
+        .iter()
+        .filter(|d| d["code"] == "schema")
+        .map(|d| format!("{} {}", at(d), d["message"].as_str().unwrap()))
+        .collect();
+    let line = line_of(&repo, CLUSTER, "instances: one");
+    assert!(
+        schema.contains(&format!(
+            "{CLUSTER}:{line} `spec.instances`: must be an integer, found the string \"one\""
+        )),
+        "{schema:#?}"
+    );
+    assert!(
+        schema.contains(&format!(
+            "{CLUSTER}:{} `spec.instancez` is not a known field; did you mean `instances`?",
+            line + 1
+        )),
+        "{schema:#?}"
+    );
+}
+
+#[test]
+fn unannotated_blocks_must_match_a_manifest_or_be_examples() {
+    let repo = Repo::empty("check-identity");
+    repo.write(
+        "manifests/s.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: n\nstringData:\n  A: b\n",
+    );
+    repo.write(
+        "content/a.md",
+        "# A\n\n```yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  A: c\n```\n\n```yaml\nfoo: bar\n```\n\n```yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: other\n```\n\n```yaml {example}\nanything: [goes\n```\n\n```yaml {sorce=\"s.yaml\"}\na: 1\n```\n",
+    );
+    let (_, diags) = diagnostics(&repo, &[]);
+    let got: Vec<String> = errors(&diags)
+        .iter()
+        .map(|d| format!("{} {}", at(d), d["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "content/a.md:9 block-drift",
+            "content/a.md:12 block-unchecked",
+            "content/a.md:16 block-no-manifest",
+            "content/a.md:24 yaml-invalid",
+            "content/a.md:27 attribute",
+            "content/a.md:27 block-unchecked",
+        ]
+    );
+    let attr = errors(&diags)
+        .into_iter()
+        .find(|d| d["code"] == "attribute")
+        .unwrap();
+    assert!(attr["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `source`?"));
+}
+
+#[test]
+fn literal_go_templates_in_blocks_are_not_expressions() {
+    let repo = Repo::empty("check-gotpl");
+    repo.write("manifests/appset.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: apps\nspec:\n  template:\n    metadata:\n      name: '{{path.basename}}'\n");
+    repo.write("content/a.md", "# A\n\n```yaml {source=\"appset.yaml\" select=\"spec.template\"}\nmetadata:\n  name: '{{path.basename}}'\n```\n");
+    let (code, diags) = diagnostics(&repo, &[]);
+    assert_eq!(code, 0, "{diags:#?}");
+}
+
+#[test]
+fn github_format_and_deny_warnings() {
+    let repo = Repo::copy_of_project("check-github");
+    edit(
+        &repo,
+        SCHEDULE,
+        "schedule: \"0 0 2 * * *\"",
+        "schedule: \"0 2 * * *\"",
+    );
+    let run = repo.docs(&["check", "--format", "github"]);
+    run.fails();
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("cnpg-schedule"))
+        .expect("annotation");
+    let l = line_of(&repo, SCHEDULE, "schedule:");
+    assert!(line.starts_with(&format!("::error file={SCHEDULE},line={l},col=13,title=docs check%3A cnpg-schedule::`0 2 * * *` has five fields")), "{line}");
+    assert!(line.contains("%0Anote: for every day at 02:00"), "{line}");
+
+    let repo = Repo::copy_of_project("check-deny");
+    repo.write(
+        "docs.toml",
+        &repo
+            .read("docs.toml")
+            .replace("allow = [\"cnpg-barman-deprecated\"]", ""),
+    );
+    repo.docs(&["check"]).ok();
+    repo.docs(&["check", "--deny", "warnings"]).fails();
+}
+
+#[test]
+fn build_refuses_to_publish_errors_unless_no_check() {
+    let repo = Repo::copy_of_project("check-build");
+    edit(
+        &repo,
+        CLUSTER,
+        "retentionPolicy: \"14d\"",
+        "retentionPolicy: \"30d\"",
+    );
+    let run = repo.docs(&["build"]);
+    run.fails();
+    assert!(run.stderr.contains("error[block-drift]"), "{}", run.stderr);
+    assert!(!repo.exists("public/index.html"));
+    repo.docs(&["build", "--no-check"]).ok();
+    assert!(repo.exists("public/index.html"));
+}
+
+#[test]
+fn explain_and_bad_crds() {
+    let repo = Repo::small("check-explain");
+    let run = repo.docs(&["check", "--explain", "cnpg-schedule"]);
+    run.ok();
+    assert!(run.stdout.contains("\"0 0 2 * * *\""));
+    let run = repo.docs(&["check", "--explain", "nope"]);
+    run.fails();
+    assert!(run.stderr.contains("no check has the code `nope`"));
+    repo.write(
+        "crds/not-a-crd.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
+    let run = repo.docs(&["check", "--crds", "crds"]);
+    run.fails();
+    assert!(
+        run.stderr
+            .contains("crds/not-a-crd.yaml:1:1: not a CustomResourceDefinition (kind `ConfigMap`)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_selectors_and_malformed_manifests() {
+    let repo = Repo::empty("check-select");
+    repo.write(
+        "manifests/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: \"1\"\n",
+    );
+    repo.write(
+        "content/a.md",
+        "# A\n\n```yaml {source=\"a.yaml\" select=\"data.y\"}\nx: 1\n```\n",
+    );
+    let (_, diags) = diagnostics(&repo, &[]);
+    let d = errors(&diags)
+        .into_iter()
+        .find(|d| d["code"] == "select-nothing")
+        .expect("select");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("`data` has no key `y` (its keys: x)"),
+        "{d}"
+    );
+    assert_eq!(at(d), "content/a.md:3");
+    repo.write("manifests/b.yaml", "a: [1,\n");
+    let run = repo.docs(&["check"]);
+    run.fails();
+    assert!(run.stderr.contains("manifests/b.yaml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("invalid YAML"), "{}", run.stderr);
+}
