@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,11 +28,14 @@ REPO = os.path.dirname(HERE)
 def run(cmd, cwd):
     """Runs cmd; returns (seconds, peak RSS in MiB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
+    # stderr goes to a file: a pipe read after the wait would deadlock on
+    # large output.
+    with tempfile.TemporaryFile() as errf:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errf)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("%s failed in %s:\n%s" % (" ".join(cmd), cwd, err))
     return elapsed, usage.ru_maxrss / 1024.0

@@ -159,14 +159,10 @@ impl ManifestIndex {
         })
     }
 
-    pub fn in_file<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Manifest> + 'a {
-        self.docs.iter().filter(move |m| m.path == path)
-    }
-
     /// The document of `path` selected by `doc` (`Kind/name`), or the only
     /// (first) document when `doc` is `None`.
-    pub fn find<'a>(&'a self, path: &'a str, doc: Option<&str>) -> Result<&'a Manifest, String> {
-        let mut docs = self.in_file(path).peekable();
+    pub fn find(&self, path: &str, doc: Option<&str>) -> Result<&Manifest, String> {
+        let mut docs = self.docs.iter().filter(|m| m.path == path).peekable();
         if docs.peek().is_none() {
             return Err(format!("no manifest `{path}` in the manifests directory"));
         }
