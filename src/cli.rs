@@ -73,6 +73,19 @@ pub struct CheckArgs {
     #[arg(long = "crds", value_name = "DIR")]
     pub crds: Vec<PathBuf>,
 
+    /// Validate against the CRDs of the cluster of the current kubeconfig
+    /// context, so that the check matches what the cluster will accept.
+    #[arg(long)]
+    pub crds_from_cluster: bool,
+
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = crate::check::format::Format::Human)]
     pub format: crate::check::format::Format,

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod claude_md;
 pub mod cli;
+pub mod cluster;
 pub mod cmd;
 pub mod cnpg;
 pub mod config;

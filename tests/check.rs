@@ -64,7 +64,7 @@ fn the_repository_passes_with_the_real_crds() {
     run.ok();
     assert!(
         run.stderr
-            .contains("validated against 13 CRD files: 0 errors, 0 warnings"),
+            .contains("validated against 13 CRDs: 0 errors, 0 warnings"),
         "{}",
         run.stderr
     );
@@ -570,4 +570,94 @@ fn bad_selectors_and_malformed_manifests() {
     run.fails();
     assert!(run.stderr.contains("manifests/b.yaml:"), "{}", run.stderr);
     assert!(run.stderr.contains("invalid YAML"), "{}", run.stderr);
+}
+
+#[test]
+fn crds_from_the_cluster_validate_like_crd_files() {
+    use common::apiserver::{ApiServer, Mode};
+    let repo = Repo::copy_of_project("check-cluster");
+    let server = ApiServer::start(std::path::Path::new(&crds()), Mode::Serve);
+    let kubeconfig = server.kubeconfig(&repo.root);
+    let kc = kubeconfig.to_str().unwrap();
+    let run = repo.docs(&[
+        "check",
+        "--crds-from-cluster",
+        "--kubeconfig",
+        kc,
+        "--deny",
+        "warnings",
+    ]);
+    run.ok();
+    assert!(
+        run.stderr.contains("validated against 13 CRDs: 0 errors"),
+        "{}",
+        run.stderr
+    );
+    // The cluster's schemas catch what the files catch.
+    edit(&repo, CLUSTER, "  instances: 1\n", "  instances: one\n");
+    let run = repo.docs(&[
+        "check",
+        "--crds-from-cluster",
+        "--kubeconfig",
+        kc,
+        "--format",
+        "json",
+    ]);
+    run.fails();
+    assert!(
+        run.stdout.contains("`spec.instances`: must be an integer"),
+        "{}",
+        run.stdout
+    );
+    // KUBECONFIG works like kubectl's, and --context picks a context.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docs"))
+        .args([
+            "-C",
+            repo.root.to_str().unwrap(),
+            "check",
+            "--crds-from-cluster",
+            "--context",
+            "nope",
+        ])
+        .env("KUBECONFIG", kc)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot use context `nope` of the kubeconfig"),
+        "{err}"
+    );
+}
+
+#[test]
+fn crds_from_a_cluster_that_refuses_or_is_gone() {
+    use common::apiserver::{ApiServer, Mode};
+    let repo = Repo::small("check-cluster-rbac");
+    let server = ApiServer::start(std::path::Path::new(&crds()), Mode::Forbidden);
+    let kubeconfig = server.kubeconfig(&repo.root);
+    let run = repo.docs(&[
+        "check",
+        "--crds-from-cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    run.fails();
+    assert!(
+        run.stderr
+            .contains("refused to list CustomResourceDefinitions (RBAC, 403 Forbidden)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    drop(server);
+    // Nobody listens there any more.
+    let run = repo.docs(&[
+        "check",
+        "--crds-from-cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    run.fails();
+    assert!(run.stderr.contains("is unreachable"), "{}", run.stderr);
 }

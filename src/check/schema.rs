@@ -56,6 +56,14 @@ impl Schemas {
         Ok(schemas)
     }
 
+    /// Adds CRDs fetched from a cluster (JSON, one per document).
+    pub fn add_from_cluster(&mut self, crds: &[(PathBuf, String)]) -> Result<()> {
+        for (shown, json) in crds {
+            self.add(json, shown)?;
+        }
+        Ok(())
+    }
+
     pub fn add(&mut self, text: &str, shown: &Path) -> Result<()> {
         let docs = yaml::parse(text).map_err(|e| {
             Error::at(

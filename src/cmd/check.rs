@@ -28,7 +28,22 @@ pub fn run(root: &std::path::Path, args: &CheckArgs, color: bool) -> Result<Exit
     }
     let mut config = Config::load(root)?;
     config.crds.extend(args.crds.iter().cloned());
-    let schemas = super::load_schemas(root, &config.crds)?;
+    let mut schemas = super::load_schemas(root, &config.crds)?;
+    if args.crds_from_cluster {
+        let target = crate::cluster::Target {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+        };
+        let crds = crate::cluster::crds(&target)?;
+        if crds.is_empty() {
+            return Err(Error::new(
+                "the cluster has no CustomResourceDefinitions to validate against",
+            ));
+        }
+        schemas
+            .get_or_insert_with(Default::default)
+            .add_from_cluster(&crds)?;
+    }
     let mut project = Project::load_with(root, config.clone())?;
     let mut report = check::check_project(&project, schemas.as_ref())?;
     if args.fix && !report.fixes.is_empty() {
@@ -59,7 +74,7 @@ pub fn run(root: &std::path::Path, args: &CheckArgs, color: bool) -> Result<Exit
         .as_ref()
         .map(|s| {
             format!(
-                ", validated against {} CRD file{}",
+                ", validated against {} CRD{}",
                 s.files,
                 super::build::plural(s.files)
             )
