@@ -64,6 +64,34 @@ pub enum Command {
     /// the inventory, kustomizations complete, CLAUDE.md fresh).
     /// `docs check --explain CODE` explains a rule.
     Check(CheckArgs),
+
+    /// Serve a live preview: rebuild on every change, reload the browser.
+    ///
+    /// The site is built in memory and served on 127.0.0.1. content/,
+    /// manifests/, the theme and docs.toml are watched; a page edit rebuilds
+    /// that page, a manifest change the pages that quote manifests, a theme
+    /// or config change everything. Build and check errors show over the
+    /// page and here, while the last good build stays served.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback exposes your drafts.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on; 0 picks a free one (and prints it).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+
+    /// Open the site in a browser.
+    #[arg(long)]
+    pub open: bool,
+
+    /// Also validate manifests against the CRDs in DIR (repeatable).
+    #[arg(long = "crds", value_name = "DIR")]
+    pub crds: Vec<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]

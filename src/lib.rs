@@ -21,6 +21,7 @@ pub mod manifests;
 pub mod output;
 pub mod project;
 pub mod render;
+pub mod serve;
 pub mod suggest;
 pub mod values;
 pub mod yaml;

@@ -10,6 +10,16 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Build(args) => cmd::build::run(&cli.root, args, color),
         Command::Check(args) => cmd::check::run(&cli.root, args, color),
+        Command::Serve(args) => docs::serve::run(
+            &cli.root,
+            &docs::serve::Options {
+                host: args.host.clone(),
+                port: args.port,
+                open: args.open,
+                crds: args.crds.clone(),
+            },
+            color,
+        ),
     };
     match result {
         Ok(code) => code,

@@ -157,3 +157,15 @@ fn malformed_manifest_yaml() {
     assert!(err.contains("manifests/x.yaml:"), "{err}");
     assert!(err.contains("invalid YAML"), "{err}");
 }
+
+#[test]
+fn symlink_out_of_the_content_tree() {
+    let err = fails_cleanly("symlink", |r| {
+        r.write("secret.txt", "x");
+        std::os::unix::fs::symlink(r.path("secret.txt"), r.path("content/link.txt")).unwrap();
+    });
+    assert!(
+        err.contains("content/link.txt: a symlink to a file outside content"),
+        "{err}"
+    );
+}

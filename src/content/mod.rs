@@ -70,7 +70,9 @@ pub fn load(root: &Path, content_dir: &Path) -> Result<Content> {
         }
     }
     let mut files = Vec::new();
-    walk(&dir, "", &mut files, content_dir)?;
+    let canonical =
+        std::fs::canonicalize(&dir).map_err(|e| Error::io(content_dir, "resolve", e))?;
+    walk(&dir, "", &mut files, content_dir, &canonical)?;
     let mut content = Content::default();
     for rel in files {
         if rel.ends_with(".md") {
@@ -110,7 +112,10 @@ pub fn is_ignored_name(name: &str) -> bool {
         || name.ends_with(".tmp")
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path) -> Result<()> {
+/// Lists files under `dir`. Symlinks are followed only while they stay
+/// inside the content directory (`root`): the site never publishes a file
+/// from elsewhere on the disk.
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path, root: &Path) -> Result<()> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::io(&shown.join(prefix), "read the directory", e))?;
     let mut names = Vec::new();
@@ -123,9 +128,20 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path) -> Result
         let kind = entry
             .file_type()
             .map_err(|e| Error::io(&shown.join(prefix).join(&name), "stat", e))?;
-        // Follow symlinks to files and directories alike.
         let is_dir = if kind.is_symlink() {
-            entry.path().is_dir()
+            let target = std::fs::canonicalize(entry.path())
+                .map_err(|e| Error::io(&shown.join(prefix).join(&name), "follow the symlink", e))?;
+            if !target.starts_with(root) {
+                return Err(Error::at(
+                    Location::file(shown.join(prefix).join(&name)),
+                    format!(
+                        "a symlink to a file outside {} ({}); copy the file in instead",
+                        shown.display(),
+                        target.display()
+                    ),
+                ));
+            }
+            target.is_dir()
         } else {
             kind.is_dir()
         };
@@ -139,7 +155,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path) -> Result
             format!("{prefix}/{name}")
         };
         if is_dir {
-            walk(&dir.join(&name), &rel, out, shown)?;
+            walk(&dir.join(&name), &rel, out, shown, root)?;
         } else {
             out.push(rel);
         }
@@ -147,12 +163,31 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path) -> Result
     Ok(())
 }
 
+/// Reads a file of the content directory, refusing a symlink that leads
+/// outside it: the site never publishes a file from elsewhere on the disk.
+pub fn read_inside(content_root: &Path, rel: &str, content_dir: &Path) -> Result<Vec<u8>> {
+    let shown = content_dir.join(rel);
+    let root =
+        std::fs::canonicalize(content_root).map_err(|e| Error::io(content_dir, "resolve", e))?;
+    let target =
+        std::fs::canonicalize(content_root.join(rel)).map_err(|e| Error::io(&shown, "read", e))?;
+    if !target.starts_with(&root) {
+        return Err(Error::at(
+            Location::file(&shown),
+            format!(
+                "a symlink to a file outside {} ({}); copy the file in instead",
+                content_dir.display(),
+                target.display()
+            ),
+        ));
+    }
+    std::fs::read(&target).map_err(|e| Error::io(&shown, "read", e))
+}
+
 /// Reads and parses one page; `rel` is relative to the content directory.
 pub fn load_page(content_root: &Path, rel: &str, content_dir: &Path) -> Result<Page> {
-    let display = content_dir.join(rel);
-    let bytes = std::fs::read(content_root.join(rel))
-        .map_err(|e| Error::io(&display, "read the page", e))?;
-    parse_page(bytes, rel, display)
+    let bytes = read_inside(content_root, rel, content_dir)?;
+    parse_page(bytes, rel, content_dir.join(rel))
 }
 
 pub fn parse_page(bytes: Vec<u8>, rel: &str, display: PathBuf) -> Result<Page> {

@@ -27,9 +27,9 @@ pub struct Site {
 }
 
 #[derive(Serialize)]
-struct NavLink<'a> {
-    title: &'a str,
-    url: &'a str,
+struct NavLink {
+    title: String,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -39,46 +39,61 @@ struct TocEntry<'a> {
     text: &'a str,
 }
 
-struct PageOut {
-    rendered: Rendered,
-    html: String,
-    terms: Vec<String>,
-    snippet: String,
+/// One rendered page: what the checks need, its final HTML, and its part
+/// of the search index.
+pub struct PageOut {
+    pub rendered: Rendered,
+    pub html: String,
+    pub terms: Vec<String>,
+    pub snippet: String,
 }
 
-/// Renders the site. With `check`, runs the checks of `docs check` on the
-/// rendered pages (validating against `schemas` when given).
-pub fn build(
-    project: &Project,
-    theme: &Theme,
-    check: bool,
-    schemas: Option<&Schemas>,
-) -> Result<Site> {
-    let pages = &project.content.pages;
-    let values = Values::new(project.manifests.clone());
-    let links = SiteLinks::new(
-        &project.content,
-        project.root.join(&project.config.content_dir),
-    );
-    let site_ctx = context! {
-        title => &project.config.title,
-        description => &project.config.description,
-        base_url => &project.config.base_url,
-    };
-    let nav: Vec<NavLink> = pages
-        .iter()
-        .map(|p| NavLink {
-            title: &p.title,
-            url: &p.url,
-        })
-        .collect();
-    // Converted once: templates that list every page share one value.
-    let nav_value = Value::from(Serde(&nav));
+/// Renders pages and site files of one project with one theme.
+pub struct Renderer<'a> {
+    project: &'a Project,
+    theme: &'a Theme,
+    pub values: Values,
+    links: SiteLinks,
+    site_ctx: Value,
+    nav: Vec<NavLink>,
+    /// Converted once: templates that list every page share one value.
+    nav_value: Value,
+}
 
-    let render_one = |i: usize| -> Result<PageOut> {
-        let page = &pages[i];
-        let expanded = values.expand(page)?;
-        let mut rendered = markdown::render(page, &expanded, &links, markdown::Mode::Html)?;
+impl<'a> Renderer<'a> {
+    pub fn new(project: &'a Project, theme: &'a Theme) -> Self {
+        let nav: Vec<NavLink> = project
+            .content
+            .pages
+            .iter()
+            .map(|p| NavLink {
+                title: p.title.clone(),
+                url: p.url.clone(),
+            })
+            .collect();
+        Renderer {
+            project,
+            theme,
+            values: Values::new(project.manifests.clone()),
+            links: SiteLinks::new(
+                &project.content,
+                project.root.join(&project.config.content_dir),
+            ),
+            site_ctx: context! {
+                title => &project.config.title,
+                description => &project.config.description,
+                base_url => &project.config.base_url,
+            },
+            nav_value: Value::from(Serde(&nav)),
+            nav,
+        }
+    }
+
+    /// Renders page `i` of the project's pages.
+    pub fn page(&self, i: usize) -> Result<PageOut> {
+        let page = &self.project.content.pages[i];
+        let expanded = self.values.expand(page)?;
+        let mut rendered = markdown::render(page, &expanded, &self.links, markdown::Mode::Html)?;
         let html = std::mem::take(&mut rendered.html);
         let toc: Vec<TocEntry> = rendered
             .headings
@@ -99,17 +114,17 @@ pub fn build(
             has_h1 => rendered.has_h1,
             toc => Serde(&toc),
             content => Value::from_safe_string(html),
-            prev => Serde(i.checked_sub(1).map(|j| &nav[j])),
-            next => Serde(nav.get(i + 1)),
+            prev => Serde(i.checked_sub(1).map(|j| &self.nav[j])),
+            next => Serde(self.nav.get(i + 1)),
         };
         let template = if page.is_home() {
             "index.html"
         } else {
             "page.html"
         };
-        let html = theme.render(
+        let html = self.theme.render(
             template,
-            context! { site => &site_ctx, page => page_ctx, root => root_prefix(&page.url), pages => nav_value.clone() },
+            context! { site => &self.site_ctx, page => page_ctx, root => root_prefix(&page.url), pages => self.nav_value.clone() },
         )?;
         let terms = search::page_terms(&page.title, &rendered.text);
         let snippet = search::snippet(&rendered.text);
@@ -120,76 +135,117 @@ pub fn build(
             terms,
             snippet,
         })
-    };
-    let outs = parallel_map(pages.len(), render_one)?;
+    }
 
-    let mut site = Site::default();
-    if check {
-        let pairs: Vec<(&Page, &markdown::Rendered)> = pages
+    /// Renders every page, on all cores.
+    pub fn all_pages(&self) -> Result<Vec<PageOut>> {
+        parallel_map(self.project.content.pages.len(), |i| self.page(i))
+    }
+
+    /// The checks of `docs check` on rendered pages. CLAUDE.md is left out:
+    /// building is what regenerates it.
+    pub fn check(&self, outs: &[PageOut], schemas: Option<&Schemas>) -> Vec<Diagnostic> {
+        let pairs: Vec<(&Page, &markdown::Rendered)> = self
+            .project
+            .content
+            .pages
             .iter()
-            .zip(&outs)
+            .zip(outs)
             .map(|(p, o)| (p, &o.rendered))
             .collect();
-        site.diagnostics =
-            crate::check::check_rendered(project, &pairs, schemas, &values).diagnostics;
-        // Building is what regenerates CLAUDE.md: it is never stale here.
-        site.diagnostics.retain(|d| d.code != "claude-md-stale");
+        let mut diags =
+            crate::check::check_rendered(self.project, &pairs, schemas, &self.values).diagnostics;
+        diags.retain(|d| d.code != "claude-md-stale");
+        diags
     }
-    if !pages.iter().any(Page::is_home) {
-        let home = context! { title => &project.config.title, url => "index.html", toc => Value::from(Vec::<Value>::new()) };
-        let html = theme.render(
-            "index.html",
-            context! { site => &site_ctx, page => home, root => "", pages => nav_value.clone() },
-        )?;
-        site.files.insert("index.html".into(), html.into_bytes());
-    }
-    let not_found = context! { title => "Page not found", url => "404.html" };
-    let html = theme.render(
-        "404.html",
-        context! { site => &site_ctx, page => not_found, root => &project.config.base_url, pages => nav_value },
-    )?;
-    site.files.insert("404.html".into(), html.into_bytes());
 
-    let docs: Vec<SearchDoc> = pages
-        .iter()
-        .zip(&outs)
-        .map(|(p, o)| SearchDoc {
-            title: &p.title,
-            url: &p.url,
-            description: p.front.description.as_deref(),
-            headings: o
-                .rendered
-                .headings
-                .iter()
-                .filter(|h| h.level > 1)
-                .map(|h| (h.id.as_str(), h.text.as_str()))
-                .collect(),
-            snippet: &o.snippet,
-            terms: &o.terms,
-        })
-        .collect();
-    site.files
-        .insert("search-index.js".into(), search::build(&docs).into_bytes());
-    site.files
-        .insert("nav.js".into(), nav_js(&nav).into_bytes());
-    site.files.insert(
-        "sitemap.xml".into(),
-        sitemap(&project.config.base_url, pages).into_bytes(),
-    );
-    for (page, out) in pages.iter().zip(outs) {
-        site.files.insert(page.url.clone(), out.html.into_bytes());
+    /// The search index of the rendered pages.
+    pub fn search_index(&self, outs: &[PageOut]) -> String {
+        let docs: Vec<SearchDoc> = self
+            .project
+            .content
+            .pages
+            .iter()
+            .zip(outs)
+            .map(|(p, o)| SearchDoc {
+                title: &p.title,
+                url: &p.url,
+                description: p.front.description.as_deref(),
+                headings: o
+                    .rendered
+                    .headings
+                    .iter()
+                    .filter(|h| h.level > 1)
+                    .map(|h| (h.id.as_str(), h.text.as_str()))
+                    .collect(),
+                snippet: &o.snippet,
+                terms: &o.terms,
+            })
+            .collect();
+        search::build(&docs)
     }
-    for (name, bytes) in &theme.assets {
-        site.files.insert(name.clone(), bytes.clone());
+
+    /// Every file of the site, from rendered pages.
+    pub fn files(&self, outs: &[PageOut]) -> Result<BTreeMap<String, Vec<u8>>> {
+        let project = self.project;
+        let pages = &project.content.pages;
+        let mut files = BTreeMap::new();
+        if !pages.iter().any(Page::is_home) {
+            let home = context! { title => &project.config.title, url => "index.html", toc => Value::from(Vec::<Value>::new()) };
+            let html = self.theme.render("index.html", context! { site => &self.site_ctx, page => home, root => "", pages => self.nav_value.clone() })?;
+            files.insert("index.html".into(), html.into_bytes());
+        }
+        let not_found = context! { title => "Page not found", url => "404.html" };
+        let html = self.theme.render(
+            "404.html",
+            context! { site => &self.site_ctx, page => not_found, root => &project.config.base_url, pages => self.nav_value.clone() },
+        )?;
+        files.insert("404.html".into(), html.into_bytes());
+        files.insert(
+            "search-index.js".into(),
+            self.search_index(outs).into_bytes(),
+        );
+        files.insert("nav.js".into(), nav_js(&self.nav).into_bytes());
+        files.insert(
+            "sitemap.xml".into(),
+            sitemap(&project.config.base_url, pages).into_bytes(),
+        );
+        for (page, out) in pages.iter().zip(outs) {
+            files.insert(page.url.clone(), out.html.clone().into_bytes());
+        }
+        for (name, bytes) in &self.theme.assets {
+            files.insert(name.clone(), bytes.clone());
+        }
+        let content_dir = project.root.join(&project.config.content_dir);
+        for rel in &project.content.assets {
+            files.insert(
+                rel.clone(),
+                crate::content::read_inside(&content_dir, rel, &project.config.content_dir)?,
+            );
+        }
+        Ok(files)
     }
-    let content_dir = project.root.join(&project.config.content_dir);
-    for rel in &project.content.assets {
-        let bytes = std::fs::read(content_dir.join(rel)).map_err(|e| {
-            crate::error::Error::io(&project.config.content_dir.join(rel), "read", e)
-        })?;
-        site.files.insert(rel.clone(), bytes);
-    }
-    Ok(site)
+}
+
+/// Renders the site. With `check`, runs the checks of `docs check` on the
+/// rendered pages (validating against `schemas` when given).
+pub fn build(
+    project: &Project,
+    theme: &Theme,
+    check: bool,
+    schemas: Option<&Schemas>,
+) -> Result<Site> {
+    let r = Renderer::new(project, theme);
+    let outs = r.all_pages()?;
+    let diagnostics = if check {
+        r.check(&outs, schemas)
+    } else {
+        Vec::new()
+    };
+    Ok(Site {
+        files: r.files(&outs)?,
+        diagnostics,
+    })
 }
 
 /// Runs `f(0..n)` on all cores, keeping order; the first error (in page
@@ -224,7 +280,10 @@ fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Res
 /// One script for the sidebar of every page, so that pages do not each
 /// carry a copy of the whole navigation (output stays linear in pages).
 fn nav_js(nav: &[NavLink]) -> String {
-    let data: Vec<(&str, &str)> = nav.iter().map(|n| (n.title, n.url)).collect();
+    let data: Vec<(&str, &str)> = nav
+        .iter()
+        .map(|n| (n.title.as_str(), n.url.as_str()))
+        .collect();
     format!(
         "window.DOCS_NAV={};\n{}",
         serde_json::to_string(&data).expect("nav serializes"),
