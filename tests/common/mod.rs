@@ -176,3 +176,4 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 pub mod apiserver;
 pub mod serve;
+pub mod webdriver;

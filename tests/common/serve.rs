@@ -140,7 +140,33 @@ pub fn request(port: u16, raw: &[u8]) -> Http {
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     // The server may answer and close before reading everything (limits).
     let _ = s.write_all(raw);
+    // Read the head, then the body by its length (a peer may keep the
+    // connection open), else to the end.
     let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if let Some(len) = len {
+                while buf.len() < end + 4 + len {
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                return parse(&buf);
+            }
+            break;
+        }
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return parse(&buf),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
     let _ = s.read_to_end(&mut buf);
     parse(&buf)
 }
