@@ -53,6 +53,8 @@ struct Good {
     schemas: Option<Schemas>,
     outs: Vec<PageOut>,
     files: BTreeMap<String, Vec<u8>>,
+    /// The files as served; a partial rebuild replaces only its entries.
+    served: HashMap<String, Arc<File>>,
 }
 
 /// What a rebuild did, for the terminal.
@@ -86,7 +88,7 @@ impl State {
             Ok(what) => {
                 let good = self.good.as_ref().expect("built");
                 live.publish(
-                    Some(to_served(&good.files)),
+                    Some(good.served.clone()),
                     true,
                     Problems {
                         build_error: None,
@@ -123,12 +125,14 @@ impl State {
         let outs = r.all_pages()?;
         let files = r.files(&outs)?;
         drop(r);
+        let served = to_served(&files);
         self.good = Some(Good {
             project,
             theme,
             schemas,
             outs,
             files,
+            served,
         });
         Ok(())
     }
@@ -182,16 +186,17 @@ impl State {
         drop(r);
         for (i, out) in fresh {
             let url = good.project.content.pages[i].url.clone();
-            good.files.insert(url, out.html.clone().into_bytes());
+            good.set(url, out.html.clone().into_bytes());
             good.outs[i] = out;
         }
         for rel in &changes.assets {
             if content_dir.join(rel).symlink_metadata().is_err() {
                 good.files.remove(rel);
+                good.served.remove(rel);
             } else {
                 let bytes =
                     content::read_inside(&content_dir, rel, &good.project.config.content_dir)?;
-                good.files.insert(rel.clone(), bytes);
+                good.set(rel.clone(), bytes);
             }
             what.push(rel.clone());
         }
@@ -211,23 +216,15 @@ impl State {
             .get("search-index.js")
             .is_none_or(|old| old.as_slice() != index.as_bytes());
         if index_changed {
-            good.files
-                .insert("search-index.js".into(), index.into_bytes());
+            good.set("search-index.js".into(), index.into_bytes());
         }
         let problems_changed = Problems::from_diagnostics(&diagnostics)
             != Problems::from_diagnostics(&self.diagnostics);
         self.diagnostics = diagnostics;
         if index_changed || problems_changed {
-            let mut files = live.snapshot().files.clone();
-            if let Some(bytes) = good.files.get("search-index.js") {
-                files.insert(
-                    "search-index.js".into(),
-                    Arc::new(File::new("search-index.js", bytes.clone())),
-                );
-            }
             // Not a page change: readers update the overlay, no reload.
             live.publish(
-                Some(files),
+                Some(good.served.clone()),
                 false,
                 Problems {
                     build_error: None,
@@ -238,19 +235,29 @@ impl State {
     }
 }
 
+impl Good {
+    /// Replaces one file, in the site and as served.
+    fn set(&mut self, path: String, bytes: Vec<u8>) {
+        self.served.insert(path.clone(), served_file(&path, &bytes));
+        self.files.insert(path, bytes);
+    }
+}
+
 /// Files as served: pages get the live-reload script.
 pub fn to_served(files: &BTreeMap<String, Vec<u8>>) -> HashMap<String, Arc<File>> {
     files
         .iter()
-        .map(|(k, v)| {
-            let bytes = if k.ends_with(".html") {
-                inject_live(v)
-            } else {
-                v.clone()
-            };
-            (k.clone(), Arc::new(File::new(k, bytes)))
-        })
+        .map(|(k, v)| (k.clone(), served_file(k, v)))
         .collect()
+}
+
+fn served_file(path: &str, bytes: &[u8]) -> Arc<File> {
+    let bytes = if path.ends_with(".html") {
+        inject_live(bytes)
+    } else {
+        bytes.to_vec()
+    };
+    Arc::new(File::new(path, bytes))
 }
 
 fn inject_live(html: &[u8]) -> Vec<u8> {
