@@ -69,7 +69,7 @@ def yaml_block(rng, i):
         "      data:",
         "        compression: gzip  # %s" % rng.choice(WORDS),
     ]
-    return "```yaml\n" + "\n".join(lines[: rng.randint(12, len(lines))]) + "\n```"
+    return "```yaml {example}\n" + "\n".join(lines[: rng.randint(12, len(lines))]) + "\n```"
 
 
 def bash_block(rng, i):

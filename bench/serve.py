@@ -15,6 +15,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -69,7 +70,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100,1000")
     ap.add_argument("--edits", type=int, default=20)
-    ap.add_argument("--out", default=os.path.join(REPO, "bench-out", "serve"))
+    # Outside the repository: mdbook's watcher honours parent .gitignore
+    # files, and this repository ignores bench-out/, so mdbook would never
+    # see an edit there.
+    ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "docs-bench-serve"))
     args = ap.parse_args()
     mdbook = shutil.which("mdbook")
     if not mdbook:

@@ -31,6 +31,14 @@ fn diagnostics(repo: &Repo, extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
     (run.code, diags)
 }
 
+/// The first error with `code`.
+fn the_error<'a>(diags: &'a [serde_json::Value], code: &str) -> &'a serde_json::Value {
+    diags
+        .iter()
+        .find(|d| d["severity"] == "error" && d["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} error in {diags:#?}"))
+}
+
 fn errors(diags: &[serde_json::Value]) -> Vec<&serde_json::Value> {
     diags.iter().filter(|d| d["severity"] == "error").collect()
 }
@@ -135,7 +143,7 @@ fn a_changed_retention_is_drift_at_both_lines_and_fix_round_trips() {
 }
 
 #[test]
-fn fix_keeps_indentation_inside_lists_and_never_touches_excerpts() {
+fn fix_keeps_indentation_and_fixes_excerpt_values_in_place() {
     let repo = Repo::empty("check-fix-indent");
     repo.write(
         "manifests/a.yaml",
@@ -143,10 +151,9 @@ fn fix_keeps_indentation_inside_lists_and_never_touches_excerpts() {
     );
     repo.write(
         "content/p.md",
-        "# P\n\n1. First:\n\n   ```yaml {source=\"a.yaml\" select=\"data\"}\n   x: \"1\"\n   y: \"3\"\n   ```\n\n```yaml {source=\"a.yaml\" select=\"data\" excerpt}\nx: \"1\"\n```\n",
+        "# P\n\n1. First:\n\n   ```yaml {source=\"a.yaml\" select=\"data\"}\n   x: \"1\"\n   y: \"3\"\n   ```\n\n```yaml {source=\"a.yaml\" select=\"data\" excerpt}\nx: \"1\" # kept\n```\n",
     );
-    let run = repo.docs(&["check", "--fix"]);
-    run.fails();
+    repo.docs(&["check", "--fix"]).ok();
     let page = repo.read("content/p.md");
     assert!(
         page.contains(
@@ -155,11 +162,19 @@ fn fix_keeps_indentation_inside_lists_and_never_touches_excerpts() {
         "{page}"
     );
     assert!(
-        page.contains("excerpt}\nx: \"1\"\n```"),
-        "excerpts are left for a person: {page}"
+        page.contains("excerpt}\nx: \"2\" # kept\n```"),
+        "excerpt values are fixed in place: {page}"
     );
+    // An excerpt with a key the manifest lacks is left to a person.
+    repo.write(
+        "content/p.md",
+        "# P\n\n```yaml {source=\"a.yaml\" select=\"data\" excerpt}\nz: \"1\"\n```\n",
+    );
+    let run = repo.docs(&["check", "--fix"]);
+    run.fails();
     assert!(
-        run.stderr.contains("`--fix` rewrites only whole blocks"),
+        run.stderr
+            .contains("`--fix` can only change values in an excerpt"),
         "{}",
         run.stderr
     );
@@ -176,10 +191,7 @@ fn a_five_field_schedule_says_what_it_really_does() {
     );
     let (code, diags) = diagnostics(&repo, &[]);
     assert_eq!(code, 1);
-    let d = errors(&diags)
-        .into_iter()
-        .find(|d| d["code"] == "cnpg-schedule")
-        .expect("cnpg-schedule");
+    let d = the_error(&diags, "cnpg-schedule");
     assert_eq!(
         at(d),
         format!("{SCHEDULE}:{}", line_of(&repo, SCHEDULE, "schedule: \"0 2"))
@@ -214,10 +226,7 @@ fn a_changed_server_name_drifts_and_the_table_follows() {
         "      serverName: immich-database-v2\n",
     );
     let (_, diags) = diagnostics(&repo, &[]);
-    let d = errors(&diags)
-        .into_iter()
-        .find(|d| d["code"] == "block-drift")
-        .expect("drift");
+    let d = the_error(&diags, "block-drift");
     let dr = "content/cnpg-disaster-recovery.md";
     assert_eq!(
         at(d),
@@ -288,10 +297,7 @@ fn a_secret_missing_from_the_inventory() {
         "        name: immich-owner\n",
     );
     let (_, diags) = diagnostics(&repo, &[]);
-    let d = errors(&diags)
-        .into_iter()
-        .find(|d| d["code"] == "secret-not-in-inventory")
-        .expect("secret");
+    let d = the_error(&diags, "secret-not-in-inventory");
     assert_eq!(
         at(d),
         format!(
@@ -316,10 +322,7 @@ fn an_inventory_entry_without_a_manifest() {
     );
     let (code, diags) = diagnostics(&repo, &[]);
     assert_eq!(code, 1);
-    let d = errors(&diags)
-        .into_iter()
-        .find(|d| d["code"] == "inventory-unknown-secret")
-        .expect("inventory");
+    let d = the_error(&diags, "inventory-unknown-secret");
     assert_eq!(
         at(d),
         format!("{inv}:{}", line_of(&repo, inv, "ghost-secret"))
@@ -337,10 +340,7 @@ fn a_recovery_whose_source_equals_its_target() {
     repo.write("content/a.md", "# A\n");
     let (code, diags) = diagnostics(&repo, &[]);
     assert_eq!(code, 1);
-    let d = errors(&diags)
-        .into_iter()
-        .find(|d| d["code"] == "cnpg-lineage")
-        .expect("lineage");
+    let d = the_error(&diags, "cnpg-lineage");
     assert_eq!(at(d), "manifests/db.yaml:19");
     assert_eq!(related(d), "manifests/db.yaml:15");
     assert!(d["message"]
@@ -378,10 +378,7 @@ fn scheduled_backup_of_a_missing_cluster() {
         "    name: immich-databse\n",
     );
     let (_, diags) = diagnostics(&repo, &[]);
-    let d = errors(&diags)
-        .into_iter()
-        .find(|d| d["code"] == "scheduledbackup-cluster")
-        .expect("sb");
+    let d = the_error(&diags, "scheduledbackup-cluster");
     assert_eq!(
         at(d),
         format!(
@@ -553,10 +550,7 @@ fn bad_selectors_and_malformed_manifests() {
         "# A\n\n```yaml {source=\"a.yaml\" select=\"data.y\"}\nx: 1\n```\n",
     );
     let (_, diags) = diagnostics(&repo, &[]);
-    let d = errors(&diags)
-        .into_iter()
-        .find(|d| d["code"] == "select-nothing")
-        .expect("select");
+    let d = the_error(&diags, "select-nothing");
     assert!(
         d["message"]
             .as_str()

@@ -349,32 +349,108 @@ fn report_drift(
             if diffs.len() > 2 { "s" } else { "" }
         ));
     }
-    let fix = if !fixable || block.info.flag("template") {
-        None
+    let fixes = if !fixable || block.info.flag("template") {
+        Vec::new()
     } else if mode == Mode::Equal {
-        manifest_text(cx.manifests, manifest, target).map(|text| Fix {
+        manifest_text(cx.manifests, manifest, target)
+            .map(|text| Fix {
+                file: cx.page.display.clone(),
+                first_line: block.line + 1,
+                end_line: block.line + 1 + block.code.lines().count(),
+                indent: block.indent,
+                text,
+                what: format!(
+                    "block at line {} from {}",
+                    block.line,
+                    manifest.display.display()
+                ),
+            })
+            .into_iter()
+            .collect()
+    } else {
+        excerpt_fixes(cx, block, manifest, &diffs)
+    };
+    if fixable && fixes.is_empty() && mode == Mode::Excerpt {
+        d = d.with_note("`--fix` can only change values in an excerpt; add or remove keys by hand");
+    }
+    cx.fixes.extend(fixes);
+    cx.out.push(d);
+}
+
+/// In-place fixes of an excerpt whose differences are all changed scalar
+/// values: each value token is replaced by the manifest's own token. Any
+/// other difference (a key added or missing) leaves it to a person.
+fn excerpt_fixes(
+    cx: &Ctx,
+    block: &CodeBlock,
+    manifest: &Manifest,
+    diffs: &[compare::Mismatch],
+) -> Vec<Fix> {
+    let Some(source) = cx.manifests.sources.get(&manifest.path) else {
+        return Vec::new();
+    };
+    let code: Vec<&str> = block.code.lines().collect();
+    let man_lines: Vec<&str> = source.lines().collect();
+    let mut fixes = Vec::new();
+    for m in diffs {
+        let (Some(dn), Some(mn)) = (m.doc, m.manifest) else {
+            return Vec::new();
+        };
+        if matches!(dn.value, yaml::Value::Map(_) | yaml::Value::Seq(_))
+            || matches!(mn.value, yaml::Value::Map(_) | yaml::Value::Seq(_))
+        {
+            return Vec::new();
+        }
+        let (Some(line), Some(mline)) = (code.get(dn.line - 1), man_lines.get(mn.line - 1)) else {
+            return Vec::new();
+        };
+        let (Some(old), Some(new)) = (scalar_token(line, dn.col), scalar_token(mline, mn.col))
+        else {
+            return Vec::new();
+        };
+        let text = format!(
+            "{}{}{}\n",
+            &line[..old.start],
+            &mline[new.clone()],
+            &line[old.end..]
+        );
+        fixes.push(Fix {
             file: cx.page.display.clone(),
-            first_line: block.line + 1,
-            end_line: block.line + 1 + block.code.lines().count(),
+            first_line: block.line + dn.line,
+            end_line: block.line + dn.line + 1,
             indent: block.indent,
             text,
             what: format!(
-                "block at line {} from {}",
-                block.line,
+                "`{}` at line {} from {}",
+                m.path,
+                block.line + dn.line,
                 manifest.display.display()
             ),
-        })
-    } else {
-        None
-    };
-    match fix {
-        Some(f) => cx.fixes.push(f),
-        None if fixable && mode == Mode::Excerpt => {
-            d = d.with_note("`--fix` rewrites only whole blocks; update this excerpt by hand");
-        }
-        None => {}
+        });
     }
-    cx.out.push(d);
+    fixes
+}
+
+/// Byte range of the scalar starting at 1-based character column `col`:
+/// a quoted string with its quotes, or a plain scalar up to a comment.
+fn scalar_token(line: &str, col: usize) -> Option<std::ops::Range<usize>> {
+    let start = line.char_indices().nth(col - 1).map(|(i, _)| i)?;
+    let rest = &line[start..];
+    let len = match rest.chars().next()? {
+        q @ ('"' | '\'') => {
+            let mut escaped = false;
+            let end = rest[1..].char_indices().find(|&(_, c)| {
+                let close = c == q && !escaped;
+                escaped = q == '"' && c == '\\' && !escaped;
+                close
+            })?;
+            end.0 + 2
+        }
+        '|' | '>' => return None,
+        _ => rest.find(" #").unwrap_or(rest.len()),
+    };
+    let token = &rest[..len];
+    Some(start..start + token.trim_end().len())
 }
 
 /// The manifest's own text for a node (comments and quoting kept),

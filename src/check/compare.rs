@@ -106,26 +106,19 @@ fn walk<'a>(doc: &'a Node, man: &'a Node, mode: Mode, path: String, out: &mut Ve
             let named = |items: &[Node]| {
                 !items.is_empty() && items.iter().all(|i| i.str_at(&["name"]).is_some())
             };
-            if mode == Mode::Excerpt && named(ds) && named(ms) {
-                for d in ds {
-                    let name = d.str_at(&["name"]).unwrap_or_default();
-                    let p = format!("{path}[name={name}]");
-                    match ms.iter().find(|m| m.str_at(&["name"]) == Some(name)) {
-                        Some(m) => walk(d, m, mode, p, out),
-                        None => out.push(Mismatch {
-                            path: p,
-                            doc: Some(d),
-                            manifest: None,
-                            doc_parent: doc,
-                            manifest_parent: man,
-                        }),
-                    }
-                }
-                return;
-            }
+            // Excerpts pair list elements by `name` when all have one.
+            let by_name = mode == Mode::Excerpt && named(ds) && named(ms);
             for (i, d) in ds.iter().enumerate() {
-                let p = format!("{path}[{i}]");
-                match ms.get(i) {
+                let (p, m) = if by_name {
+                    let name = d.str_at(&["name"]).unwrap_or_default();
+                    (
+                        format!("{path}[name={name}]"),
+                        ms.iter().find(|m| m.str_at(&["name"]) == Some(name)),
+                    )
+                } else {
+                    (format!("{path}[{i}]"), ms.get(i))
+                };
+                match m {
                     Some(m) => walk(d, m, mode, p, out),
                     None => out.push(Mismatch {
                         path: p,
