@@ -18,27 +18,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
+from harness import REPO, build_docs, require_mdbook, run
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-
-
-def run(cmd, cwd):
-    """Runs cmd; returns (seconds, peak RSS in MiB)."""
-    start = time.perf_counter()
-    # stderr goes to a file: a pipe read after the wait would deadlock on
-    # large output.
-    with tempfile.TemporaryFile() as errf:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errf)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        errf.seek(0)
-        err = errf.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("%s failed in %s:\n%s" % (" ".join(cmd), cwd, err))
-    return elapsed, usage.ru_maxrss / 1024.0
 
 
 def du(path):
@@ -62,11 +46,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "bench-out"))
     args = ap.parse_args()
 
-    mdbook = shutil.which("mdbook")
-    if not mdbook:
-        sys.exit("mdbook not found on PATH: cargo install mdbook")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
-    docs = os.path.join(REPO, "target", "release", "docs")
+    mdbook = require_mdbook()
+    docs = build_docs()
     version = subprocess.run([mdbook, "--version"], capture_output=True, text=True).stdout.strip()
     print("machine: %d cores; %s; docs %s" % (os.cpu_count(), version, docs))
 
@@ -84,18 +65,18 @@ def main():
         for i in range(max(runs, mruns)):
             if i < runs:
                 shutil.rmtree(dout, ignore_errors=True)
-                t, m = run([docs, "build"], ddir)
+                t, m, _ = run([docs, "build"], ddir)
                 res["docs-clean"].append(t)
                 mem["docs"] = max(mem["docs"], m)
-                t, m = run([docs, "build"], ddir)
+                t, m, _ = run([docs, "build"], ddir)
                 res["docs-rebuild"].append(t)
                 mem["docs"] = max(mem["docs"], m)
             if i < mruns:
                 shutil.rmtree(mout, ignore_errors=True)
-                t, m = run([mdbook, "build"], mdir)
+                t, m, _ = run([mdbook, "build"], mdir)
                 res["mdbook-clean"].append(t)
                 mem["mdbook"] = max(mem["mdbook"], m)
-                t, m = run([mdbook, "build"], mdir)
+                t, m, _ = run([mdbook, "build"], mdir)
                 res["mdbook-rebuild"].append(t)
                 mem["mdbook"] = max(mem["mdbook"], m)
         med = {k: statistics.median(v) for k, v in res.items()}

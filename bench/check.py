@@ -12,13 +12,10 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+from harness import REPO, build_docs, run
+
 
 
 def cluster(i):
@@ -102,21 +99,6 @@ data:
 """
 
 
-def run(cmd, cwd):
-    start = time.perf_counter()
-    # stderr goes to a file: a pipe read after the wait would deadlock on
-    # large output.
-    with tempfile.TemporaryFile() as errf:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errf)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        errf.seek(0)
-        err = errf.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024.0, err.strip().splitlines()[-1]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=1000)
@@ -124,8 +106,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--out", default=os.path.join(REPO, "bench-out", "check"))
     args = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
-    docs = os.path.join(REPO, "target", "release", "docs")
+    docs = build_docs()
     shutil.rmtree(args.out, ignore_errors=True)
     os.makedirs(os.path.join(args.out, "content"))
     os.makedirs(os.path.join(args.out, "manifests", "dbs"))
@@ -140,7 +121,8 @@ def main():
     times, mem, summary = [], 0.0, ""
     run([docs, "check"], args.out)  # warm the page cache
     for _ in range(args.runs):
-        t, m, summary = run([docs, "check"], args.out)
+        t, m, err = run([docs, "check"], args.out)
+        summary = err.strip().splitlines()[-1]
         times.append(t)
         mem = max(mem, m)
     print(f"docs check, {args.pages} pages x 5 blocks against {args.manifests} manifests, {os.cpu_count()} cores")

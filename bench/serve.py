@@ -19,8 +19,9 @@ import tempfile
 import time
 import urllib.request
 
+from harness import REPO, build_docs, require_mdbook
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 
 
 def free_port():
@@ -75,11 +76,8 @@ def main():
     # see an edit there.
     ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "docs-bench-serve"))
     args = ap.parse_args()
-    mdbook = shutil.which("mdbook")
-    if not mdbook:
-        sys.exit("mdbook not found on PATH: cargo install mdbook")
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
-    docs = os.path.join(REPO, "target", "release", "docs")
+    mdbook = require_mdbook()
+    docs = build_docs()
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
         base = os.path.join(args.out, str(n))

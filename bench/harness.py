@@ -1,0 +1,41 @@
+"""Shared by the benchmark scripts: build `docs`, find mdBook, time a
+process with its peak memory."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def build_docs():
+    """Builds docs in release mode; returns the binary's path."""
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
+    return os.path.join(REPO, "target", "release", "docs")
+
+
+def require_mdbook():
+    mdbook = shutil.which("mdbook")
+    if not mdbook:
+        sys.exit("mdbook not found on PATH: cargo install mdbook")
+    return mdbook
+
+
+def run(cmd, cwd):
+    """Runs cmd to completion; returns (seconds, peak RSS in MiB, stderr).
+    Exits on failure."""
+    start = time.perf_counter()
+    # stderr goes to a file: a pipe read after the wait would deadlock on
+    # large output.
+    with tempfile.TemporaryFile() as errf:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errf)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("%s failed in %s:\n%s" % (" ".join(cmd), cwd, err[-3000:]))
+    return elapsed, usage.ru_maxrss / 1024.0, err
