@@ -13,7 +13,10 @@ fn a_reader_searches_toggles_dark_mode_follows_a_link_and_sees_an_edit() {
         return;
     };
     let repo = Repo::small("browser");
-    repo.write("content/guide/b.md", "---\ntitle: Beta\nweight: 2\n---\n# Beta\n\n## Usage\n\nThe firstRecoverabilityPoint field.\n\nBack to [alpha](../a.md#setup).\n");
+    let filler: String = (0..150)
+        .map(|i| format!("Paragraph {i} of a long page.\n\n"))
+        .collect();
+    repo.write("content/guide/b.md", &format!("---\ntitle: Beta\nweight: 2\n---\n# Beta\n\n## Usage\n\nThe firstRecoverabilityPoint field.\n\nBack to [alpha](../a.md#setup).\n\n{filler}"));
     let serve = Serve::start(&repo.root);
     serve.wait_for("the first build", |s| s["site"].as_u64().unwrap() >= 1);
     let base = format!("http://127.0.0.1:{}", serve.port);
