@@ -52,6 +52,26 @@ fn line_of(repo: &Repo, rel: &str, needle: &str) -> usize {
         + 1
 }
 
+/// Asserts that `d` points at the first line of `rel` containing `needle`.
+#[track_caller]
+fn assert_at(repo: &Repo, d: &serde_json::Value, rel: &str, needle: &str) {
+    assert_eq!(
+        at(d),
+        format!("{rel}:{}", line_of(repo, rel, needle)),
+        "{d}"
+    );
+}
+
+/// The same for the first related location (the manifest side).
+#[track_caller]
+fn assert_related(repo: &Repo, d: &serde_json::Value, rel: &str, needle: &str) {
+    assert_eq!(
+        related(d),
+        format!("{rel}:{}", line_of(repo, rel, needle)),
+        "{d}"
+    );
+}
+
 fn at(d: &serde_json::Value) -> String {
     format!("{}:{}", d["file"].as_str().unwrap(), d["line"])
 }
@@ -99,17 +119,8 @@ fn a_changed_retention_is_drift_at_both_lines_and_fix_round_trips() {
         .collect();
     assert_eq!(drift.len(), 1, "{diags:#?}");
     let dr = "content/cnpg-disaster-recovery.md";
-    assert_eq!(
-        at(drift[0]),
-        format!("{dr}:{}", line_of(&repo, dr, "retentionPolicy: \"14d\""))
-    );
-    assert_eq!(
-        related(drift[0]),
-        format!(
-            "{CLUSTER}:{}",
-            line_of(&repo, CLUSTER, "retentionPolicy: \"30d\"")
-        )
-    );
+    assert_at(&repo, drift[0], dr, "retentionPolicy: \"14d\"");
+    assert_related(&repo, drift[0], CLUSTER, "retentionPolicy: \"30d\"");
     assert!(drift[0]["message"]
         .as_str()
         .unwrap()
@@ -192,10 +203,7 @@ fn a_five_field_schedule_says_what_it_really_does() {
     let (code, diags) = diagnostics(&repo, &[]);
     assert_eq!(code, 1);
     let d = the_error(&diags, "cnpg-schedule");
-    assert_eq!(
-        at(d),
-        format!("{SCHEDULE}:{}", line_of(&repo, SCHEDULE, "schedule: \"0 2"))
-    );
+    assert_at(&repo, d, SCHEDULE, "schedule: \"0 2");
     assert!(
         d["message"]
             .as_str()
@@ -228,20 +236,8 @@ fn a_changed_server_name_drifts_and_the_table_follows() {
     let (_, diags) = diagnostics(&repo, &[]);
     let d = the_error(&diags, "block-drift");
     let dr = "content/cnpg-disaster-recovery.md";
-    assert_eq!(
-        at(d),
-        format!(
-            "{dr}:{}",
-            line_of(&repo, dr, "  serverName: immich-database-v1")
-        )
-    );
-    assert_eq!(
-        related(d),
-        format!(
-            "{CLUSTER}:{}",
-            line_of(&repo, CLUSTER, "      serverName: immich-database-v2")
-        )
-    );
+    assert_at(&repo, d, dr, "  serverName: immich-database-v1");
+    assert_related(&repo, d, CLUSTER, "      serverName: immich-database-v2");
     repo.docs(&["build", "--no-check"]).ok();
     let dr = repo.read("public/cnpg-disaster-recovery.html");
     assert!(
@@ -264,10 +260,7 @@ fn a_deleted_listed_file_and_an_unlisted_file() {
         .find(|d| d["code"] == "kustomization-missing")
         .expect("missing");
     let k = "manifests/infrastructure/database/cnpg/immich/kustomization.yaml";
-    assert_eq!(
-        at(missing),
-        format!("{k}:{}", line_of(&repo, k, "- scheduled-backup.yaml"))
-    );
+    assert_at(&repo, missing, k, "- scheduled-backup.yaml");
     assert!(missing["message"]
         .as_str()
         .unwrap()
@@ -298,13 +291,7 @@ fn a_secret_missing_from_the_inventory() {
     );
     let (_, diags) = diagnostics(&repo, &[]);
     let d = the_error(&diags, "secret-not-in-inventory");
-    assert_eq!(
-        at(d),
-        format!(
-            "{CLUSTER}:{}",
-            line_of(&repo, CLUSTER, "name: immich-owner")
-        )
-    );
+    assert_at(&repo, d, CLUSTER, "name: immich-owner");
     assert_eq!(d["column"], 15);
     assert_eq!(related(d), "content/secrets.md:0");
     assert!(d["message"].as_str().unwrap().contains("`immich-owner`"));
@@ -323,10 +310,7 @@ fn an_inventory_entry_without_a_manifest() {
     let (code, diags) = diagnostics(&repo, &[]);
     assert_eq!(code, 1);
     let d = the_error(&diags, "inventory-unknown-secret");
-    assert_eq!(
-        at(d),
-        format!("{inv}:{}", line_of(&repo, inv, "ghost-secret"))
-    );
+    assert_at(&repo, d, inv, "ghost-secret");
     assert!(d["message"].as_str().unwrap().contains("`ghost-secret`"));
 }
 
@@ -379,13 +363,7 @@ fn scheduled_backup_of_a_missing_cluster() {
     );
     let (_, diags) = diagnostics(&repo, &[]);
     let d = the_error(&diags, "scheduledbackup-cluster");
-    assert_eq!(
-        at(d),
-        format!(
-            "{SCHEDULE}:{}",
-            line_of(&repo, SCHEDULE, "name: immich-databse")
-        )
-    );
+    assert_at(&repo, d, SCHEDULE, "name: immich-databse");
     assert_eq!(d["notes"][0], "did you mean `immich-database`?");
 }
 
