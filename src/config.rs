@@ -93,7 +93,7 @@ impl Config {
 }
 
 /// `docs` → `/docs/`, `https://x.io/docs` → `https://x.io/docs/`, `` → `/`.
-fn normalize_base_url(url: &str) -> String {
+pub fn normalize_base_url(url: &str) -> String {
     let url = url.trim();
     let mut out = if url.contains("://") || url.starts_with('/') {
         url.to_string()

@@ -297,8 +297,9 @@ pub fn secrets_inventory(
     out: &mut Vec<Diagnostic>,
 ) {
     let listed: BTreeSet<&str> = inventory.iter().map(|(n, _)| n.as_str()).collect();
+    let refs = secret_references(idx);
     let mut seen = BTreeSet::new();
-    for (name, m, node) in secret_references(idx) {
+    for (name, m, node) in &refs {
         if !listed.contains(name.as_str()) && seen.insert(name.clone()) {
             out.push(
                 Diagnostic::error("secret-not-in-inventory", m.location(node), format!("Secret `{name}` is not in the secrets inventory"))
@@ -307,13 +308,13 @@ pub fn secrets_inventory(
             );
         }
     }
-    let defined: BTreeSet<String> = secret_references(idx)
-        .into_iter()
+    let defined: BTreeSet<&str> = refs
+        .iter()
         .filter(|(_, m, _)| matches!(m.kind(), Some("Secret" | "ExternalSecret")))
-        .map(|(n, _, _)| n)
+        .map(|(n, _, _)| n.as_str())
         .collect();
     for (name, loc) in inventory {
-        if !defined.contains(name) {
+        if !defined.contains(name.as_str()) {
             out.push(Diagnostic::error(
                 "inventory-unknown-secret",
                 loc.clone(),

@@ -19,15 +19,7 @@ pub fn run(root: &std::path::Path, args: &BuildArgs, color: bool) -> Result<Exit
         config.output_dir = out.clone();
     }
     if let Some(url) = &args.base_url {
-        config = Config {
-            base_url: url.clone(),
-            ..config
-        };
-        config.base_url = Config::parse(
-            &format!("base_url = {:?}", config.base_url),
-            std::path::Path::new("--base-url"),
-        )?
-        .base_url;
+        config.base_url = crate::config::normalize_base_url(url);
     }
     config.crds.extend(args.crds.iter().cloned());
     let project = Project::load_with(root, config)?;
