@@ -47,6 +47,8 @@ impl fmt::Display for Location {
 pub struct Error {
     pub location: Option<Location>,
     pub message: String,
+    /// The check code when `docs check` reports this error as a diagnostic.
+    pub code: Option<&'static str>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -56,6 +58,7 @@ impl Error {
         Error {
             location: None,
             message: message.into(),
+            code: None,
         }
     }
 
@@ -63,7 +66,13 @@ impl Error {
         Error {
             location: Some(location),
             message: message.into(),
+            code: None,
         }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 
     /// An I/O error on `path`, phrased for a person.

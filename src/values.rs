@@ -151,7 +151,7 @@ impl Values {
         let protected = protect_code(body);
         let text = self.env.render_str(&protected, ()).map_err(|e| {
             let line = e.line().unwrap_or(1);
-            Error::at(page.body_location(line, 0), describe_error(&e))
+            Error::at(page.body_location(line, 0), describe_error(&e)).with_code("expression")
         })?;
         Ok(Expanded::new(body, text))
     }

@@ -537,6 +537,19 @@ fn bad_selectors_and_malformed_manifests() {
         "{d}"
     );
     assert_eq!(at(d), "content/a.md:3");
+    // Malformed attributes and unresolved expressions are findings, with
+    // their own codes, and the rest of the pages are still checked.
+    repo.write("content/b.md", "# B\n\n```yaml {source=\"a.yaml\n```\n");
+    repo.write(
+        "content/c.md",
+        "# C\n\nGone: {{ manifest(\"a.yaml\").data.nope }}\n",
+    );
+    let (_, diags) = diagnostics(&repo, &[]);
+    assert_eq!(at(the_error(&diags, "attribute")), "content/b.md:3");
+    assert_eq!(at(the_error(&diags, "expression")), "content/c.md:3");
+    assert_eq!(at(the_error(&diags, "select-nothing")), "content/a.md:3");
+    std::fs::remove_file(repo.path("content/b.md")).unwrap();
+    std::fs::remove_file(repo.path("content/c.md")).unwrap();
     repo.write("manifests/b.yaml", "a: [1,\n");
     let run = repo.docs(&["check"]);
     run.fails();

@@ -72,13 +72,8 @@ pub fn check_project(project: &Project, schemas: Option<&Schemas>) -> Result<Rep
 }
 
 fn error_to_diagnostic(e: Error) -> Diagnostic {
-    let code = if e.message.starts_with("malformed code block attributes") {
-        "attribute"
-    } else {
-        "expression"
-    };
     Diagnostic::error(
-        code,
+        e.code.unwrap_or("expression"),
         e.location.unwrap_or_else(|| Location::file("content")),
         e.message,
     )

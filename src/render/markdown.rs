@@ -166,6 +166,7 @@ pub fn render(page: &Page, expanded: &Expanded, site: &SiteLinks, mode: Mode) ->
                             Location::new(&at.file, at.line, at.col + fence_len + e.offset),
                             format!("malformed code block attributes: {}", e.message),
                         )
+                        .with_code("attribute")
                     })?,
                     CodeBlockKind::Indented => FenceInfo::default(),
                 };
