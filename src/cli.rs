@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
         CNPG serverName or a backup schedule out of the manifests so the guide cannot drift \
         from what the cluster runs.\n\n\
         Configuration is read from docs.toml at the repository root (every key is optional).",
-    after_help = "Examples:\n  docs build                      render the site into public/\n  docs -C ~/kit build --out /tmp/site\n  docs build --base-url /homelab/  host under a sub-path (GitHub Pages)\n  docs check --crds ../crds        check the docs and validate the manifests\n  docs check --format github       annotations for a GitHub Actions job\n  docs check --explain cnpg-lineage"
+    after_help = "Examples:\n  docs build                      render the site into public/\n  docs -C ~/kit build --out /tmp/site\n  docs build --base-url /homelab/  host under a sub-path (GitHub Pages)\n  docs check --crds ../crds        check the docs and validate the manifests\n  docs check --format github       annotations for a GitHub Actions job\n  docs check --explain cnpg-lineage\n  docs serve --open                live preview on http://127.0.0.1:3000/"
 )]
 pub struct Cli {
     /// Repository root: where docs.toml, content/ and manifests/ are.

@@ -366,6 +366,18 @@ fn the_project_builds_with_values_from_its_manifests() {
         "the schedule is described"
     );
     assert!(dr.contains("Step 13"), "steps are numbered");
+    // The generated recovery Cluster keeps the manifest's key order.
+    let step = &dr[dr.find("create-recovery-cluster").unwrap()..];
+    let pos = |k: &str| {
+        step.find(k)
+            .unwrap_or_else(|| panic!("{k} in the recovery manifest"))
+    };
+    assert!(
+        pos(">instances<") < pos(">storage<")
+            && pos(">storage<") < pos(">bootstrap<")
+            && pos(">bootstrap<") < pos(">backup<"),
+        "key order"
+    );
     assert!(
         dr.contains("<code>immich-database</code> | ")
             || dr.contains("<td><code>immich-database</code></td>"),
