@@ -646,3 +646,43 @@ fn crds_from_a_cluster_that_refuses_or_is_gone() {
     run.fails();
     assert!(run.stderr.contains("is unreachable"), "{}", run.stderr);
 }
+
+#[test]
+fn diffs_are_coloured_only_when_asked_or_on_a_terminal() {
+    let repo = Repo::copy_of_project("check-color");
+    edit(
+        &repo,
+        CLUSTER,
+        "retentionPolicy: \"14d\"",
+        "retentionPolicy: \"30d\"",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docs"))
+        .args([
+            "-C",
+            repo.root.to_str().unwrap(),
+            "--color",
+            "always",
+            "check",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\x1b[1;31merror"), "{err}");
+    assert!(
+        err.contains("\x1b[31m-retentionPolicy: 30d\x1b[0m"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\x1b[32m+retentionPolicy: 14d\x1b[0m"),
+        "{err}"
+    );
+    // Not a terminal (and NO_COLOR set): plain text.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docs"))
+        .args(["-C", repo.root.to_str().unwrap(), "check"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("   | -retentionPolicy: 30d"), "{err}");
+    assert!(!err.contains('\x1b'), "{err}");
+}
