@@ -172,11 +172,7 @@ impl Live {
             };
             *now = Arc::new(next);
         }
-        let waiting = std::mem::take(&mut *self.waiting.lock().expect("waiting lock"));
-        let body = self.state_json();
-        for (req, _) in waiting {
-            let _ = req.respond(json_response(&body));
-        }
+        self.release_all();
     }
 
     fn state_json(&self) -> String {
@@ -214,20 +210,22 @@ impl Live {
             *waiting = keep;
             old
         };
-        if old.is_empty() {
+        self.answer(old);
+    }
+
+    /// Answers every parked poll (after a change, and on shutdown).
+    pub fn release_all(&self) {
+        let waiting = std::mem::take(&mut *self.waiting.lock().expect("waiting lock"));
+        self.answer(waiting);
+    }
+
+    /// Answers requests with the current state.
+    fn answer(&self, reqs: Vec<(Request, Instant)>) {
+        if reqs.is_empty() {
             return;
         }
         let body = self.state_json();
-        for (req, _) in old {
-            let _ = req.respond(json_response(&body));
-        }
-    }
-
-    /// Answers every parked poll (on shutdown).
-    pub fn release_all(&self) {
-        let waiting = std::mem::take(&mut *self.waiting.lock().expect("waiting lock"));
-        let body = self.state_json();
-        for (req, _) in waiting {
+        for (req, _) in reqs {
             let _ = req.respond(json_response(&body));
         }
     }
