@@ -65,10 +65,11 @@ impl ManifestIndex {
         if !base.is_dir() {
             return Ok(index);
         }
-        let mut files = Vec::new();
-        collect(&base, "", &mut files).map_err(|e| Error::io(dir, "read the manifests", e))?;
-        files.sort();
-        for rel in files {
+        let files = crate::content::list_files(&base, dir, false)?;
+        for rel in files
+            .into_iter()
+            .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml"))
+        {
             let display = dir.join(&rel);
             let text = std::fs::read_to_string(base.join(&rel))
                 .map_err(|e| Error::io(&display, "read the manifest", e))?;
@@ -173,27 +174,6 @@ impl ManifestIndex {
                 .ok_or_else(|| format!("`{path}` has no document `{sel}` (expected `Kind/name`)")),
         }
     }
-}
-
-fn collect(dir: &Path, prefix: &str, out: &mut Vec<String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if crate::content::is_ignored_name(&name) {
-            continue;
-        }
-        let rel = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if entry.path().is_dir() {
-            collect(&entry.path(), &rel, out)?;
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-            out.push(rel);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

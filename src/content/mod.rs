@@ -69,10 +69,7 @@ pub fn load(root: &Path, content_dir: &Path) -> Result<Content> {
             ))
         }
     }
-    let mut files = Vec::new();
-    let canonical =
-        std::fs::canonicalize(&dir).map_err(|e| Error::io(content_dir, "resolve", e))?;
-    walk(&dir, "", &mut files, content_dir, &canonical)?;
+    let files = list_files(&dir, content_dir, true)?;
     let mut content = Content::default();
     for rel in files {
         if rel.ends_with(".md") {
@@ -112,10 +109,28 @@ pub fn is_ignored_name(name: &str) -> bool {
         || name.ends_with(".tmp")
 }
 
-/// Lists files under `dir`. Symlinks are followed only while they stay
-/// inside the content directory (`root`): the site never publishes a file
-/// from elsewhere on the disk.
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path, root: &Path) -> Result<()> {
+/// Every file under `dir`, as sorted `/`-separated relative paths, without
+/// the names editors and the OS leave behind. Symlinks are followed; with
+/// `contain`, only while they stay inside `dir` (the site never publishes
+/// a file from elsewhere on the disk). `shown` is `dir` as messages name it.
+pub fn list_files(dir: &Path, shown: &Path, contain: bool) -> Result<Vec<String>> {
+    let root = if contain {
+        Some(std::fs::canonicalize(dir).map_err(|e| Error::io(shown, "resolve", e))?)
+    } else {
+        None
+    };
+    let mut files = Vec::new();
+    walk(dir, "", &mut files, shown, root.as_deref())?;
+    Ok(files)
+}
+
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<String>,
+    shown: &Path,
+    root: Option<&Path>,
+) -> Result<()> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::io(&shown.join(prefix), "read the directory", e))?;
     let mut names = Vec::new();
@@ -128,7 +143,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path, root: &Pa
         let kind = entry
             .file_type()
             .map_err(|e| Error::io(&shown.join(prefix).join(&name), "stat", e))?;
-        let is_dir = if kind.is_symlink() {
+        let is_dir = if let (true, Some(root)) = (kind.is_symlink(), root) {
             let target = std::fs::canonicalize(entry.path())
                 .map_err(|e| Error::io(&shown.join(prefix).join(&name), "follow the symlink", e))?;
             if !target.starts_with(root) {
@@ -142,6 +157,8 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path, root: &Pa
                 ));
             }
             target.is_dir()
+        } else if kind.is_symlink() {
+            entry.path().is_dir()
         } else {
             kind.is_dir()
         };

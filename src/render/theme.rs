@@ -117,9 +117,7 @@ fn overlay(
     }
     let sdir = dir.join("static");
     if sdir.is_dir() {
-        let mut files = Vec::new();
-        walk(&sdir, "", &mut files, &shown.join("static"))?;
-        for rel in files {
+        for rel in crate::content::list_files(&sdir, &shown.join("static"), false)? {
             let shown_path = shown.join("static").join(&rel);
             let bytes = std::fs::read(sdir.join(&rel))
                 .map_err(|e| Error::io(&shown_path, "read the theme file", e))?;
@@ -140,28 +138,6 @@ fn list(dir: &Path, shown: &Path) -> Result<Vec<String>> {
     }
     out.sort();
     Ok(out)
-}
-
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, shown: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(shown, "read the theme", e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(shown, "read the theme", e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if crate::content::is_ignored_name(&name) {
-            continue;
-        }
-        let rel = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if entry.path().is_dir() {
-            walk(&entry.path(), &rel, out, shown)?;
-        } else {
-            out.push(rel);
-        }
-    }
-    Ok(())
 }
 
 /// Like minijinja's default, but without escaping `/` as `&#x2f;`, which
