@@ -1,9 +1,8 @@
 //! `docs serve` end to end: a real server, real file edits, real HTTP.
 
-mod common;
 
-use common::serve::Serve;
-use common::Repo;
+use crate::common::serve::Serve;
+use crate::common::Repo;
 
 fn site_changed(after: u64) -> impl Fn(&serde_json::Value) -> bool {
     move |s| s["site"].as_u64().unwrap() > after

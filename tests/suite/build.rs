@@ -1,8 +1,7 @@
 //! `docs build` end to end: real files in, real site out.
 
-mod common;
 
-use common::{snapshot, Repo};
+use crate::common::{snapshot, Repo};
 
 #[test]
 fn builds_pages_nav_search_sitemap_and_404() {

@@ -1,9 +1,8 @@
 //! Bad input: a one-line error naming the file and line, exit status 1, no
 //! panic, and the previous good output left untouched.
 
-mod common;
 
-use common::{snapshot, Repo};
+use crate::common::{snapshot, Repo};
 
 /// Builds a good site, breaks the repository with `breakage`, builds again
 /// and returns stderr, after checking the failure contract.

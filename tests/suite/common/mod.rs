@@ -1,26 +1,27 @@
 //! Shared helpers for the integration tests: a throw-away repository on
 //! disk and a way to run the real `docs` binary against it.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A temporary repository (docs.toml, content/, manifests/, ...).
+/// A temporary repository (docs.toml, content/, manifests/, ...), removed
+/// when dropped unless the test panicked (to look at what it left).
 pub struct Repo {
     pub root: PathBuf,
+    dir: Option<tempfile::TempDir>,
 }
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl Repo {
     /// An empty repository in a fresh temporary directory.
     pub fn empty(tag: &str) -> Repo {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let root = std::env::temp_dir().join(format!("docs-test-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        Repo { root }
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("docs-test-{tag}-"))
+            .tempdir()
+            .expect("create a temporary directory");
+        Repo {
+            root: dir.path().to_path_buf(),
+            dir: Some(dir),
+        }
     }
 
     /// A small valid site: a config and two pages.
@@ -43,7 +44,7 @@ impl Repo {
     pub fn copy_of_project(tag: &str) -> Repo {
         let repo = Repo::empty(tag);
         let src = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in ["content", "manifests", "themes"] {
+        for dir in ["content", "manifests", "themes", "crds"] {
             copy_dir(&src.join(dir), &repo.root.join(dir));
         }
         for file in ["docs.toml", "CLAUDE.md"] {
@@ -92,8 +93,10 @@ impl Repo {
 
 impl Drop for Repo {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.root);
+        if std::thread::panicking() {
+            if let Some(dir) = self.dir.take() {
+                eprintln!("kept {} for inspection", dir.keep().display());
+            }
         }
     }
 }

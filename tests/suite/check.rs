@@ -1,14 +1,13 @@
 //! `docs check` end to end on copies of this repository, mutated.
 
-mod common;
 
-use common::Repo;
+use crate::common::Repo;
 
 const CLUSTER: &str = "manifests/infrastructure/database/cnpg/immich/cluster.yaml";
 const SCHEDULE: &str = "manifests/infrastructure/database/cnpg/immich/scheduled-backup.yaml";
 
 fn crds() -> String {
-    format!("{}/../shared/crds", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/crds", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn edit(repo: &Repo, rel: &str, from: &str, to: &str) {
@@ -87,12 +86,12 @@ fn related(d: &serde_json::Value) -> String {
 #[test]
 fn the_repository_passes_with_the_real_crds() {
     let repo = Repo::copy_of_project("check-clean");
-    let crds = crds();
-    let run = repo.docs(&["check", "--crds", &crds, "--deny", "warnings"]);
+    // docs.toml names the repository's own crds/: no flag needed.
+    let run = repo.docs(&["check", "--deny", "warnings"]);
     run.ok();
     assert!(
         run.stderr
-            .contains("validated against 13 CRDs: 0 errors, 0 warnings"),
+            .contains("validated against 6 CRDs: 0 errors, 0 warnings"),
         "{}",
         run.stderr
     );
@@ -559,8 +558,10 @@ fn bad_selectors_and_malformed_manifests() {
 
 #[test]
 fn crds_from_the_cluster_validate_like_crd_files() {
-    use common::apiserver::{ApiServer, Mode};
+    use crate::common::apiserver::{ApiServer, Mode};
     let repo = Repo::copy_of_project("check-cluster");
+    // Only the cluster's CRDs, not the repository's files.
+    edit(&repo, "docs.toml", "crds = [\"crds\"]", "");
     let server = ApiServer::start(std::path::Path::new(&crds()), Mode::Serve);
     let kubeconfig = server.kubeconfig(&repo.root);
     let kc = kubeconfig.to_str().unwrap();
@@ -574,7 +575,7 @@ fn crds_from_the_cluster_validate_like_crd_files() {
     ]);
     run.ok();
     assert!(
-        run.stderr.contains("validated against 13 CRDs: 0 errors"),
+        run.stderr.contains("validated against 6 CRDs: 0 errors"),
         "{}",
         run.stderr
     );
@@ -617,7 +618,7 @@ fn crds_from_the_cluster_validate_like_crd_files() {
 
 #[test]
 fn crds_from_a_cluster_that_refuses_or_is_gone() {
-    use common::apiserver::{ApiServer, Mode};
+    use crate::common::apiserver::{ApiServer, Mode};
     let repo = Repo::small("check-cluster-rbac");
     let server = ApiServer::start(std::path::Path::new(&crds()), Mode::Forbidden);
     let kubeconfig = server.kubeconfig(&repo.root);

@@ -1,11 +1,10 @@
 //! The served site in headless Chromium: search, dark mode, links, and an
 //! edit that appears without a manual reload.
 
-mod common;
 
-use common::serve::Serve;
-use common::webdriver::Browser;
-use common::Repo;
+use crate::common::serve::Serve;
+use crate::common::webdriver::Browser;
+use crate::common::Repo;
 
 #[test]
 fn a_reader_searches_toggles_dark_mode_follows_a_link_and_sees_an_edit() {

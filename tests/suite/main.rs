@@ -1,0 +1,13 @@
+//! The integration tests: one binary (like mdBook's testsuite), so that
+//! helpers are shared modules and a test server is one module among them.
+//! Each module drives the real `docs` binary against real files, a real
+//! HTTP server or the suite's Kubernetes-compatible API server.
+
+mod common;
+
+mod bad_input;
+mod browser;
+mod build;
+mod check;
+mod manifests;
+mod serve;
