@@ -115,8 +115,8 @@ pub struct CheckArgs {
     pub kubeconfig: Option<PathBuf>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = crate::check::format::Format::Human)]
-    pub format: crate::check::format::Format,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 
     /// Treat warnings as errors (`--deny warnings`).
     #[arg(long, value_enum, value_name = "LEVEL")]
@@ -130,6 +130,16 @@ pub struct CheckArgs {
     /// Explain a check code (e.g. `cnpg-schedule`) and exit.
     #[arg(long, value_name = "CODE")]
     pub explain: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Compiler-style diagnostics with both locations and a diff.
+    Human,
+    /// One JSON object per line, with stable field names.
+    Json,
+    /// GitHub Actions workflow annotations (`::error file=…,line=…::…`).
+    Github,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

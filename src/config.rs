@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::code::Code;
 use crate::error::{line_col, Error, Location, Result};
 
 pub const FILE_NAME: &str = "docs.toml";
@@ -40,7 +41,7 @@ pub struct Config {
     /// manifests against, like `docs check --crds`.
     pub crds: Vec<PathBuf>,
     /// Check codes to silence, e.g. a warning the project has accepted.
-    pub allow: Vec<String>,
+    pub allow: Vec<Code>,
 }
 
 impl Default for Config {
@@ -84,6 +85,21 @@ impl Config {
         })?;
         config.base_url = normalize_base_url(&config.base_url);
         Ok(config)
+    }
+
+    /// Directories that hold no manifests even when the manifests directory
+    /// contains them (`manifests_dir = "."`): the content, the output, the
+    /// theme and the CRDs.
+    pub fn not_manifests(&self) -> Vec<&Path> {
+        let mut out = vec![
+            self.content_dir.as_path(),
+            self.output_dir.as_path(),
+            self.theme.as_path(),
+            Path::new("target"),
+            Path::new("node_modules"),
+        ];
+        out.extend(self.crds.iter().map(PathBuf::as_path));
+        out
     }
 
     /// Whether the theme is the default one (which may be absent on disk).
@@ -138,6 +154,27 @@ mod tests {
             Config::parse("title = \"Kit\"\nbase_url = 3\n", Path::new(FILE_NAME)).unwrap_err();
         assert_eq!(err.location.unwrap().line, 2);
         assert!(err.message.contains("expected a string"), "{}", err.message);
+    }
+
+    #[test]
+    fn allow_takes_known_codes_only() {
+        let c = Config::parse(
+            "allow = [\"cnpg-barman-deprecated\"]\n",
+            Path::new(FILE_NAME),
+        )
+        .unwrap();
+        assert_eq!(c.allow, [Code::CnpgBarmanDeprecated]);
+        let err = Config::parse(
+            "title = \"x\"\nallow = [\"cnpg-barman\"]\n",
+            Path::new(FILE_NAME),
+        )
+        .unwrap_err();
+        assert_eq!(err.location.as_ref().unwrap().line, 2, "{err}");
+        assert!(
+            err.message
+                .contains("did you mean `cnpg-barman-deprecated`?"),
+            "{err}"
+        );
     }
 
     #[test]

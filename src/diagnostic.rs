@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::code::Code;
 use crate::error::Location;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -33,8 +34,8 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable, kebab-case identifier of the rule.
-    pub code: &'static str,
+    /// The rule that found it.
+    pub code: Code,
     pub message: String,
     pub location: Location,
     /// Other places involved (the manifest side of a drift), with a label.
@@ -47,7 +48,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn new(
         severity: Severity,
-        code: &'static str,
+        code: Code,
         location: Location,
         message: impl Into<String>,
     ) -> Self {
@@ -62,11 +63,11 @@ impl Diagnostic {
         }
     }
 
-    pub fn error(code: &'static str, location: Location, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, location: Location, message: impl Into<String>) -> Self {
         Diagnostic::new(Severity::Error, code, location, message)
     }
 
-    pub fn warning(code: &'static str, location: Location, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, location: Location, message: impl Into<String>) -> Self {
         Diagnostic::new(Severity::Warning, code, location, message)
     }
 
@@ -139,7 +140,7 @@ mod tests {
     #[test]
     fn renders_like_rustc() {
         let d = Diagnostic::error(
-            "broken-link",
+            Code::BrokenLink,
             Location::new("content/a.md", 4, 2),
             "no page `b.md`",
         )

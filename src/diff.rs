@@ -1,38 +1,69 @@
-//! A small line diff (longest common subsequence), for showing how a block
-//! in the docs differs from its manifest.
+//! Line diffs (with `similar`): how a block in the docs differs from its
+//! manifest, and which lines of an expanded page came from which source
+//! line.
+
+use similar::{Algorithm, DiffOp};
 
 /// Unified-style lines: ` ` common, `-` only in `old`, `+` only in `new`.
 pub fn lines(old: &str, new: &str) -> Vec<String> {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
-    let (n, m) = (a.len(), b.len());
-    let w = m + 1;
-    let mut lcs = vec![0u32; (n + 1) * w];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i * w + j] = if a[i] == b[j] {
-                lcs[(i + 1) * w + j + 1] + 1
-            } else {
-                lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            out.push(format!(" {}", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
-            out.push(format!("-{}", a[i]));
-            i += 1;
-        } else {
-            out.push(format!("+{}", b[j]));
-            j += 1;
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    for op in similar::capture_diff_slices(Algorithm::Myers, &a, &b) {
+        let (old_range, new_range) = (op.old_range(), op.new_range());
+        match op {
+            DiffOp::Equal { .. } => out.extend(a[old_range].iter().map(|l| format!(" {l}"))),
+            _ => {
+                out.extend(a[old_range].iter().map(|l| format!("-{l}")));
+                out.extend(b[new_range].iter().map(|l| format!("+{l}")));
+            }
         }
     }
     out
+}
+
+/// Pairs `(i, j)` of matched items, in order, where `same(i, j)` says
+/// whether `old[i]` and `new[j]` match: the items common to both, as a
+/// diff sees them. Bounded in time for huge inputs (then fewer pairs).
+pub fn matches(old: usize, new: usize, same: impl Fn(usize, usize) -> bool) -> Vec<(usize, usize)> {
+    // `similar` compares items through `PartialEq`; here the items are
+    // indexes, compared by `same` (which need not be an equivalence).
+    #[derive(Clone, Copy)]
+    struct Old<'a>(usize, &'a dyn Fn(usize, usize) -> bool);
+    #[derive(Clone, Copy)]
+    struct New(usize);
+    impl PartialEq<Old<'_>> for New {
+        fn eq(&self, other: &Old<'_>) -> bool {
+            (other.1)(other.0, self.0)
+        }
+    }
+    let same: &dyn Fn(usize, usize) -> bool = &same;
+    let a: Vec<Old> = (0..old).map(|i| Old(i, same)).collect();
+    let b: Vec<New> = (0..new).map(New).collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    let mut pairs = Pairs(Vec::new());
+    // Past the deadline the diff is coarser: alignment degrades, never fails.
+    let Ok(()) = similar::algorithms::myers::diff_deadline(
+        &mut pairs,
+        &a,
+        0..old,
+        &b,
+        0..new,
+        Some(deadline),
+    );
+    pairs.0
+}
+
+/// Collects the equal runs a diff reports, as `(old, new)` index pairs.
+struct Pairs(Vec<(usize, usize)>);
+
+impl similar::algorithms::DiffHook for Pairs {
+    type Error = std::convert::Infallible;
+
+    fn equal(&mut self, old: usize, new: usize, len: usize) -> Result<(), Self::Error> {
+        self.0.extend((0..len).map(|k| (old + k, new + k)));
+        Ok(())
+    }
 }
 
 /// Lines of context kept around each change.
@@ -91,5 +122,14 @@ mod tests {
         );
         assert_eq!(lines("", "x\n"), ["+x"]);
         assert_eq!(lines("x\n", ""), ["-x"]);
+    }
+
+    #[test]
+    fn matches_pairs_items_by_a_custom_rule() {
+        let old = ["a", "x{{ v }}", "c"];
+        let new = ["a", "x1", "x2", "c"];
+        let same =
+            |i: usize, j: usize| old[i] == new[j] || (old[i].starts_with('x') && new[j] == "x1");
+        assert_eq!(matches(3, 4, same), [(0, 0), (1, 1), (2, 3)]);
     }
 }

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::code::Code;
+
 /// A position in a file, 1-based. `line == 0` means "the whole file".
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Location {
@@ -48,7 +50,7 @@ pub struct Error {
     pub location: Option<Location>,
     pub message: String,
     /// The check code when `docs check` reports this error as a diagnostic.
-    pub code: Option<&'static str>,
+    pub code: Option<Code>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -70,7 +72,7 @@ impl Error {
         }
     }
 
-    pub fn with_code(mut self, code: &'static str) -> Self {
+    pub fn with_code(mut self, code: Code) -> Self {
         self.code = Some(code);
         self
     }
@@ -103,6 +105,15 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The byte offset in `line` of the 1-based *character* column `col`
+/// (columns count characters everywhere, as diagnostics print them). A
+/// column past the end is the end of the line; column 0 is the start.
+pub fn byte_of_col(line: &str, col: usize) -> usize {
+    line.char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(line.len(), |(i, _)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +125,16 @@ mod tests {
         assert_eq!(line_col(text, 3), (2, 1));
         // 'é' is two bytes but one column.
         assert_eq!(line_col(text, 3 + "cé ".len()), (2, 4));
+    }
+
+    #[test]
+    fn character_columns_become_byte_offsets() {
+        let line = "€€: {a: 1}";
+        assert_eq!(byte_of_col(line, 1), 0);
+        assert_eq!(byte_of_col(line, 2), 3, "after one three-byte character");
+        assert_eq!(byte_of_col(line, 3), 6);
+        assert_eq!(byte_of_col(line, 99), line.len());
+        assert_eq!(byte_of_col(line, 0), 0);
     }
 
     #[test]

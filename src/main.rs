@@ -1,3 +1,6 @@
+//! The `docs` command: parse the command line, run the command, turn its
+//! outcome into an exit code. Everything else lives in the library.
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,16 +13,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Build(args) => cmd::build::run(&cli.root, args, color),
         Command::Check(args) => cmd::check::run(&cli.root, args, color),
-        Command::Serve(args) => docs::serve::run(
-            &cli.root,
-            &docs::serve::Options {
-                host: args.host.clone(),
-                port: args.port,
-                open: args.open,
-                crds: args.crds.clone(),
-            },
-            color,
-        ),
+        Command::Serve(args) => cmd::serve::run(&cli.root, args, color),
     };
     match result {
         Ok(code) => code,

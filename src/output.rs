@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory,
@@ -30,6 +32,16 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8], shown: &Path) -> Result<()> 
         let _ = std::fs::remove_file(&tmp);
         Error::io(shown, "write", e)
     })
+}
+
+/// Writes `text` to `path` (atomically) unless the file already holds it.
+/// Returns whether it wrote.
+pub fn write_if_changed(path: &Path, text: &str, shown: &Path) -> Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(false);
+    }
+    write_file_atomic(path, text.as_bytes(), shown)?;
+    Ok(true)
 }
 
 /// Replaces the directory `out` with exactly `files`. On failure `out` is
@@ -92,32 +104,13 @@ fn write_tree(
         }
     }
     // File creation is mostly kernel time: spread it over the cores.
-    let files: Vec<(&String, &Vec<u8>)> = files.iter().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = files.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || -> std::io::Result<()> {
-                    for (rel, bytes) in part {
-                        let target = dir.join(rel);
-                        let old = previous.join(rel);
-                        if same_content(&old, bytes) && std::fs::hard_link(&old, &target).is_ok() {
-                            continue;
-                        }
-                        std::fs::write(target, bytes)?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("writer thread panicked")))
-        })
+    files.par_iter().try_for_each(|(rel, bytes)| {
+        let target = dir.join(rel);
+        let old = previous.join(rel);
+        if same_content(&old, bytes) && std::fs::hard_link(&old, &target).is_ok() {
+            return Ok(());
+        }
+        std::fs::write(target, bytes)
     })
 }
 
@@ -137,6 +130,7 @@ mod tests {
     #[test]
     fn replace_dir_swaps_and_leaves_no_temporaries() {
         let t = tempdir("swap");
+        let t = t.path();
         let out = t.join("public");
         let mut files = BTreeMap::new();
         files.insert("a/b.html".to_string(), b"one".to_vec());
@@ -146,7 +140,7 @@ mod tests {
         replace_dir(&out, &files, Path::new("public")).unwrap();
         assert!(!out.join("a/b.html").exists(), "stale files are gone");
         assert_eq!(std::fs::read(out.join("c.html")).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(&t)
+        let names: Vec<_> = std::fs::read_dir(t)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
@@ -157,6 +151,7 @@ mod tests {
     fn unchanged_files_are_linked_changed_files_rewritten() {
         use std::os::unix::fs::MetadataExt;
         let t = tempdir("link");
+        let t = t.path();
         let out = t.join("public");
         let mut files = BTreeMap::new();
         files.insert("same.html".to_string(), b"same".to_vec());
@@ -176,17 +171,17 @@ mod tests {
     #[test]
     fn atomic_file_write_replaces_content() {
         let t = tempdir("file");
+        let t = t.path();
         let p = t.join("CLAUDE.md");
         write_file_atomic(&p, b"a", Path::new("CLAUDE.md")).unwrap();
         write_file_atomic(&p, b"b", Path::new("CLAUDE.md")).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"b");
-        assert_eq!(std::fs::read_dir(&t).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(t).unwrap().count(), 1);
+        assert!(!write_if_changed(&p, "b", Path::new("CLAUDE.md")).unwrap());
+        assert!(write_if_changed(&p, "c", Path::new("CLAUDE.md")).unwrap());
     }
 
-    fn tempdir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("docs-output-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn tempdir(_: &str) -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
     }
 }

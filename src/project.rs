@@ -17,14 +17,13 @@ pub struct Project {
 }
 
 impl Project {
-    pub fn load(root: &Path) -> Result<Project> {
-        let config = Config::load(root)?;
-        Project::load_with(root, config)
-    }
-
     pub fn load_with(root: &Path, config: Config) -> Result<Project> {
         let content = content::load(root, &config.content_dir)?;
-        let manifests = Arc::new(ManifestIndex::load(root, &config.manifests_dir)?);
+        let manifests = Arc::new(ManifestIndex::load(
+            root,
+            &config.manifests_dir,
+            &config.not_manifests(),
+        )?);
         Ok(Project {
             root: root.to_path_buf(),
             config,

@@ -25,14 +25,16 @@
 //! Undefined values are errors: an expression that resolves to nothing is
 //! reported at its file and line, never rendered as an empty string.
 
-use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Serde, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use pulldown_cmark::{Event, Parser, Tag};
 
-use crate::content::{fence, Page};
+use crate::cnpg::next_lineage;
+use crate::code::Code;
+use crate::content::{fence, outline, Expanded, Page};
 use crate::error::{Error, Result};
 use crate::manifests::ManifestIndex;
 
@@ -96,7 +98,7 @@ impl Values {
         env.add_filter(
             "cron_words",
             |s: &str| -> Result<String, minijinja::Error> {
-                crate::cron::describe(s)
+                crate::cnpg::cron::describe(s)
                     .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
             },
         );
@@ -141,146 +143,49 @@ impl Values {
         Values { env }
     }
 
-    /// Expands the expressions of a page body. Returns the body unchanged
-    /// (borrowed) when it has none.
+    /// Expands the expressions of a page body as the site shows it: runbook
+    /// variables (`{{ vars.NAME }}`) are their defaults, or `<NAME>` when
+    /// they have none. Returns the body unchanged (borrowed) when it has no
+    /// expressions.
     pub fn expand<'a>(&self, page: &'a Page) -> Result<Expanded<'a>> {
+        self.expand_with(page, &site_vars(page))
+    }
+
+    /// Expands a page body with these runbook variables (what `docs run`
+    /// executes).
+    pub fn expand_with<'a>(
+        &self,
+        page: &'a Page,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Expanded<'a>> {
         let body = page.body.as_str();
         if !body.contains("{{") && !body.contains("{%") {
             return Ok(Expanded::unexpanded(body));
         }
         let protected = protect_code(body);
-        let text = self.env.render_str(&protected, ()).map_err(|e| {
+        let ctx = minijinja::context! { vars => vars };
+        let text = self.env.render_str(&protected, ctx).map_err(|e| {
             let line = e.line().unwrap_or(1);
-            Error::at(page.body_location(line, 0), describe_error(&e)).with_code("expression")
+            Error::at(page.body_location(line, 0), describe_error(&e)).with_code(Code::Expression)
         })?;
         Ok(Expanded::new(body, text))
     }
 }
 
-/// The expanded Markdown of a page, and a way back to source lines.
-#[derive(Debug)]
-pub struct Expanded<'a> {
-    pub text: Cow<'a, str>,
-    /// For each line of `text` (0-based), the source line it came from;
-    /// `None` when both have the same lines.
-    map: Option<Vec<usize>>,
-}
-
-/// Beyond this many line pairs, alignment falls back to matching the common
-/// prefix and suffix (bounded time and memory for huge generated pages).
-const MAX_ALIGN_CELLS: usize = 4_000_000;
-
-impl<'a> Expanded<'a> {
-    /// The text as it is, for pages without expressions.
-    pub fn unexpanded(text: &'a str) -> Self {
-        Expanded {
-            text: Cow::Borrowed(text),
-            map: None,
-        }
-    }
-
-    fn new(source: &str, text: String) -> Self {
-        let src: Vec<&str> = source.lines().collect();
-        let out: Vec<&str> = text.lines().collect();
-        // Expressions only: every line stays where it was.
-        let map = (src.len() != out.len()).then(|| align(&src, &out));
-        Expanded {
-            text: Cow::Owned(text),
-            map,
-        }
-    }
-
-    /// Maps a 1-based line of the expanded text to a line of the source
-    /// body. Generated lines (a loop's output, a multi-line value) map to
-    /// the source line that produced them.
-    pub fn source_line(&self, line: usize) -> usize {
-        match &self.map {
-            None => line,
-            Some(map) => map.get(line.saturating_sub(1)).map_or(line, |l| l + 1),
-        }
-    }
-}
-
-/// Aligns output lines with source lines (longest common subsequence, with
-/// [`same_line`] as equality). An unmatched output line was generated: it
-/// maps to the previous matched line if that one holds template code (a
-/// loop body, a multi-line value), else to the source line after it.
-fn align(src: &[&str], out: &[&str]) -> Vec<usize> {
-    let (n, m) = (src.len(), out.len());
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    if n.saturating_mul(m) <= MAX_ALIGN_CELLS {
-        // lcs[i][j]: LCS length of src[i..] and out[j..].
-        let w = m + 1;
-        let mut lcs = vec![0u32; (n + 1) * w];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                lcs[i * w + j] = if same_line(src[i], out[j]) {
-                    lcs[(i + 1) * w + j + 1] + 1
-                } else {
-                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n && j < m {
-            if same_line(src[i], out[j]) && lcs[i * w + j] == lcs[(i + 1) * w + j + 1] + 1 {
-                pairs.push((i, j));
-                i += 1;
-                j += 1;
-            } else if lcs[(i + 1) * w + j] >= lcs[i * w + j + 1] {
-                i += 1;
-            } else {
-                j += 1;
-            }
-        }
-    } else {
-        let prefix = src
-            .iter()
-            .zip(out)
-            .take_while(|(a, b)| same_line(a, b))
-            .count();
-        pairs.extend((0..prefix).map(|k| (k, k)));
-        let suffix = src[prefix..]
-            .iter()
-            .rev()
-            .zip(out[prefix..].iter().rev())
-            .take_while(|(a, b)| same_line(a, b))
-            .count();
-        pairs.extend((0..suffix).rev().map(|k| (n - 1 - k, m - 1 - k)));
-    }
-    let mut map = Vec::with_capacity(m);
-    let mut generated_from = 0;
-    let mut pairs = pairs.into_iter().peekable();
-    for j in 0..m {
-        match pairs.peek() {
-            Some(&(i, pj)) if pj == j => {
-                map.push(i);
-                let templated = src[i].contains("{{") || src[i].contains("{%");
-                generated_from = if templated { i } else { i + 1 };
-                pairs.next();
-            }
-            _ => map.push(generated_from.min(n.saturating_sub(1))),
-        }
-    }
-    map
-}
-
-/// Whether an expanded line can come from a source line: equal, or equal
-/// around its `{{ … }}` expressions.
-fn same_line(src: &str, out: &str) -> bool {
-    if src == out {
-        return true;
-    }
-    match (src.find("{{"), src.rfind("}}")) {
-        (Some(a), Some(b)) if a < b => {
-            let (pre, post) = (&src[..a], &src[b + 2..]);
-            !src.contains("{%")
-                && out.len() >= pre.len() + post.len()
-                && out.starts_with(pre)
-                && out.ends_with(post)
-        }
-        _ => false,
-    }
+/// The variables of a page as the site shows them.
+pub fn site_vars(page: &Page) -> BTreeMap<String, String> {
+    page.front
+        .variables
+        .0
+        .iter()
+        .map(|(name, v)| {
+            let shown = match &v.default {
+                Some(d) if !v.secret => d.clone(),
+                _ => format!("<{name}>"),
+            };
+            (name.clone(), shown)
+        })
+        .collect()
 }
 
 fn describe_error(e: &minijinja::Error) -> String {
@@ -303,25 +208,12 @@ fn describe_error(e: &minijinja::Error) -> String {
     }
 }
 
-/// `name-v3` → `name-v4`; `None` when there is no `-vN` suffix.
-pub fn next_lineage(name: &str) -> Option<String> {
-    let (base, n) = split_lineage(name)?;
-    Some(format!("{base}-v{}", n + 1))
-}
-
-/// `name-v3` → (`name`, 3).
-pub fn split_lineage(name: &str) -> Option<(&str, u64)> {
-    let (base, v) = name.rsplit_once("-v")?;
-    let n = v.parse().ok().filter(|_| !v.starts_with('+'))?;
-    (!base.is_empty()).then_some((base, n))
-}
-
 /// Wraps code blocks (fenced and indented) in `{% raw %}` so that template
 /// syntax inside them is left alone. Fenced blocks with the `template` flag
 /// are expanded like prose.
 fn protect_code(body: &str) -> String {
     let mut ranges = Vec::new();
-    let iter = Parser::new_ext(body, crate::render::markdown::options()).into_offset_iter();
+    let iter = Parser::new_ext(body, outline::parser_options()).into_offset_iter();
     for (event, range) in iter {
         if let Event::Start(Tag::CodeBlock(kind)) = event {
             let templated = match &kind {
@@ -515,16 +407,5 @@ mod tests {
         let p = page("{% for a in manifests(kind=\"Application\") | by_sync_wave %}{{ a.metadata.name }} {% endfor %}\n");
         let out = v.expand(&p).unwrap();
         assert_eq!(out.text, "cni apps db ");
-    }
-
-    #[test]
-    fn lineage_helpers() {
-        assert_eq!(
-            next_lineage("immich-database-v1").unwrap(),
-            "immich-database-v2"
-        );
-        assert_eq!(next_lineage("db-v19").unwrap(), "db-v20");
-        assert!(next_lineage("immich-database").is_none());
-        assert_eq!(split_lineage("a-b-v3"), Some(("a-b", 3)));
     }
 }

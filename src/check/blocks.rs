@@ -2,78 +2,70 @@
 //! - `source="PATH"` (+ `doc="Kind/name"`, `select="spec.backup"`): equal to
 //!   the selected manifest node, or a subset of it with `excerpt`;
 //! - `example`: only has to parse;
-//! - `run`: a runbook step; it must parse and name its object;
+//! - `run`: a runbook step, checked by [`super::steps`] through the
+//!   runbook model;
 //! - no attribute: a Kubernetes object is matched by identity (kind,
 //!   namespace, name) and checked as an excerpt; anything else is an error,
 //!   so that nothing drifts silently.
 
+use crate::code::Code;
+use crate::content::outline::CodeBlock;
 use crate::content::Page;
 use crate::diagnostic::Diagnostic;
-use crate::error::Location;
+use crate::error::{byte_of_col, Location};
 use crate::manifests::{Manifest, ManifestIndex};
-use crate::render::markdown::CodeBlock;
-use crate::yaml::{self, Node};
+use crate::yaml::{self, path, Node};
 
-use super::compare::{self, Mode};
-use super::schema::Schemas;
-use super::select;
+use super::compare::{self, Compare};
 use super::Fix;
 
-/// Attributes a code block may carry.
-pub const KNOWN_ATTRIBUTES: &[&str] = &[
-    "source",
-    "doc",
-    "select",
-    "excerpt",
-    "example",
-    "run",
-    "name",
-    "action",
-    "destructive",
-    "template",
-    "wait",
-    "timeout",
-];
+/// Attributes of a code block about what it shows (runbook steps have
+/// theirs in [`crate::runbook::ATTRIBUTES`]).
+pub const BLOCK_ATTRIBUTES: &[&str] =
+    &["source", "doc", "select", "excerpt", "example", "template"];
 
-/// Runbook actions that take a complete object.
-const OBJECT_ACTIONS: &[&str] = &["create", "apply"];
-const ACTIONS: &[&str] = &["create", "apply", "delete", "patch", "assert", "wait"];
+fn known_attributes() -> impl Iterator<Item = &'static str> {
+    BLOCK_ATTRIBUTES
+        .iter()
+        .chain(crate::runbook::ATTRIBUTES)
+        .copied()
+}
 
 pub struct Ctx<'a> {
     pub page: &'a Page,
     pub manifests: &'a ManifestIndex,
-    pub schemas: Option<&'a Schemas>,
     pub out: &'a mut Vec<Diagnostic>,
     pub fixes: &'a mut Vec<Fix>,
-    /// Recovery Clusters found in runbook steps, for the lineage lint.
-    pub step_objects: &'a mut Vec<(Node, Location)>,
 }
 
 impl Ctx<'_> {
     fn block_loc(&self, block: &CodeBlock, node: &Node) -> Location {
         if block.info.flag("template") {
             // Generated text: only the fence line is meaningful.
-            return Location::new(&self.page.display, block.line, block.indent + 1);
+            return Location::new(&self.page.file, block.line, block.indent + 1);
         }
         Location::new(
-            &self.page.display,
+            &self.page.file,
             block.line + node.line,
             block.indent + node.col,
         )
     }
 
     fn fence_loc(&self, block: &CodeBlock) -> Location {
-        Location::new(&self.page.display, block.line, block.indent + 1)
+        Location::new(&self.page.file, block.line, block.indent + 1)
     }
 }
 
 pub fn check(cx: &mut Ctx, block: &CodeBlock) {
     check_attributes(cx, block);
+    if block.info.flag("run") {
+        return;
+    }
     let lang = block.info.lang.to_ascii_lowercase();
     if lang != "yaml" && lang != "yml" {
         if block.info.get("source").is_some() {
             cx.out.push(Diagnostic::error(
-                "attribute",
+                Code::Attribute,
                 cx.fence_loc(block),
                 format!(
                     "`source=` is only checked on yaml blocks, not `{}`",
@@ -91,10 +83,10 @@ pub fn check(cx: &mut Ctx, block: &CodeBlock) {
             } else {
                 // An error at the end of input is on the block's last line.
                 let line = e.line.clamp(1, block.code.lines().count().max(1));
-                Location::new(&cx.page.display, block.line + line, block.indent + e.col)
+                Location::new(&cx.page.file, block.line + line, block.indent + e.col)
             };
             cx.out.push(Diagnostic::error(
-                "yaml-invalid",
+                Code::YamlInvalid,
                 at,
                 format!("the YAML block does not parse: {}", e.message),
             ));
@@ -103,10 +95,6 @@ pub fn check(cx: &mut Ctx, block: &CodeBlock) {
     };
     let info = &block.info;
     if info.flag("example") {
-        return;
-    }
-    if info.flag("run") {
-        check_step(cx, block, &docs);
         return;
     }
     if let Some(source) = info.get("source") {
@@ -123,84 +111,28 @@ pub fn check(cx: &mut Ctx, block: &CodeBlock) {
 
 fn check_attributes(cx: &mut Ctx, block: &CodeBlock) {
     for (key, _) in &block.info.attrs {
-        if !KNOWN_ATTRIBUTES.contains(&key.as_str()) {
-            let hint = crate::suggest::closest(key, KNOWN_ATTRIBUTES.iter().copied())
+        if !known_attributes().any(|k| k == key) {
+            let hint = crate::suggest::closest(key, known_attributes())
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
+            let known: Vec<&str> = known_attributes().collect();
             cx.out.push(
                 Diagnostic::error(
-                    "attribute",
+                    Code::Attribute,
                     cx.fence_loc(block),
                     format!("unknown code block attribute `{key}`{hint}"),
                 )
-                .with_note(format!("known attributes: {}", KNOWN_ATTRIBUTES.join(", "))),
+                .with_note(format!("known attributes: {}", known.join(", "))),
             );
         }
     }
     if block.info.flag("excerpt") && block.info.get("source").is_none() {
         cx.out.push(Diagnostic::error(
-            "attribute",
+            Code::Attribute,
             cx.fence_loc(block),
             "`excerpt` needs `source=`",
         ));
     }
-}
-
-fn check_step(cx: &mut Ctx, block: &CodeBlock, docs: &[yaml::Document]) {
-    let action = block.info.get("action");
-    let Some(action) = action else { return };
-    if !ACTIONS.contains(&action) {
-        cx.out.push(Diagnostic::error(
-            "runbook-step",
-            cx.fence_loc(block),
-            format!(
-                "unknown runbook action `{action}` (one of: {})",
-                ACTIONS.join(", ")
-            ),
-        ));
-        return;
-    }
-    if docs.len() != 1 {
-        cx.out.push(Diagnostic::error(
-            "runbook-step",
-            cx.fence_loc(block),
-            format!(
-                "a `{action}` step takes exactly one object, found {}",
-                docs.len()
-            ),
-        ));
-        return;
-    }
-    let obj = &docs[0].root;
-    for field in [&["apiVersion"][..], &["kind"], &["metadata", "name"]] {
-        if obj.str_at(field).is_none() {
-            cx.out.push(Diagnostic::error(
-                "runbook-step",
-                cx.fence_loc(block),
-                format!(
-                    "a `{action}` step must name its object: `{}` is missing",
-                    field.join(".")
-                ),
-            ));
-            return;
-        }
-    }
-    let loc = cx.fence_loc(block);
-    if OBJECT_ACTIONS.contains(&action) {
-        if let Some(schemas) = cx.schemas {
-            let page = cx.page.display.clone();
-            let (line, indent, templated) = (block.line, block.indent, block.info.flag("template"));
-            let locate = move |n: &Node| {
-                if templated {
-                    Location::new(&page, line, indent + 1)
-                } else {
-                    Location::new(&page, line + n.line, indent + n.col)
-                }
-            };
-            schemas.validate(obj, &locate, cx.out);
-        }
-    }
-    cx.step_objects.push((obj.clone(), loc));
 }
 
 fn check_source(cx: &mut Ctx, block: &CodeBlock, source: &str, docs: &[yaml::Document]) {
@@ -209,34 +141,34 @@ fn check_source(cx: &mut Ctx, block: &CodeBlock, source: &str, docs: &[yaml::Doc
         Ok(m) => m,
         Err(e) => {
             cx.out.push(Diagnostic::error(
-                "block-no-manifest",
+                Code::BlockNoManifest,
                 cx.fence_loc(block),
                 e,
             ));
             return;
         }
     };
-    let steps = match select::parse(block.info.get("select").unwrap_or("")) {
+    let steps = match path::parse(block.info.get("select").unwrap_or("")) {
         Ok(s) => s,
         Err(e) => {
             cx.out.push(Diagnostic::error(
-                "attribute",
+                Code::Attribute,
                 cx.fence_loc(block),
                 format!("bad `select`: {e}"),
             ));
             return;
         }
     };
-    let target = match select::select(&manifest.node, &steps) {
+    let target = match path::select(&manifest.node, &steps) {
         Ok(t) => t,
         Err(e) => {
             cx.out.push(
                 Diagnostic::error(
-                    "select-nothing",
+                    Code::SelectNothing,
                     cx.fence_loc(block),
                     format!(
                         "`select` selects nothing in {}: {e}",
-                        manifest.display.display()
+                        manifest.file.display()
                     ),
                 )
                 .with_related(manifest.location(&manifest.node), "the manifest"),
@@ -246,7 +178,7 @@ fn check_source(cx: &mut Ctx, block: &CodeBlock, source: &str, docs: &[yaml::Doc
     };
     let [doc] = docs else {
         cx.out.push(Diagnostic::error(
-            "yaml-invalid",
+            Code::YamlInvalid,
             cx.fence_loc(block),
             format!(
                 "a `source=` block holds one YAML document, found {}",
@@ -256,9 +188,9 @@ fn check_source(cx: &mut Ctx, block: &CodeBlock, source: &str, docs: &[yaml::Doc
         return;
     };
     let mode = if block.info.flag("excerpt") {
-        Mode::Excerpt
+        Compare::Excerpt
     } else {
-        Mode::Equal
+        Compare::Whole
     };
     report_drift(cx, block, &doc.root, manifest, target, mode, true);
 }
@@ -267,7 +199,7 @@ fn check_identity(cx: &mut Ctx, block: &CodeBlock, obj: &Node) {
     let (Some(kind), Some(name)) = (obj.str_at(&["kind"]), obj.str_at(&["metadata", "name"]))
     else {
         cx.out.push(
-            Diagnostic::error("block-unchecked", cx.fence_loc(block), "this YAML block is not checked against any manifest")
+            Diagnostic::error(Code::BlockUnchecked, cx.fence_loc(block), "this YAML block is not checked against any manifest")
                 .with_note("add `source=\"path/in/manifests.yaml\"` (with `select=` for a part), or mark it `example`"),
         );
         return;
@@ -275,7 +207,7 @@ fn check_identity(cx: &mut Ctx, block: &CodeBlock, obj: &Node) {
     if obj.str_at(&["apiVersion"]).is_none() {
         cx.out.push(
             Diagnostic::error(
-                "block-unchecked",
+                Code::BlockUnchecked,
                 cx.fence_loc(block),
                 "this YAML block has a kind and a name but no apiVersion, so it names no manifest",
             )
@@ -286,22 +218,22 @@ fn check_identity(cx: &mut Ctx, block: &CodeBlock, obj: &Node) {
     let ns = obj.str_at(&["metadata", "namespace"]);
     let found: Vec<&Manifest> = cx.manifests.by_identity(kind, name, ns).collect();
     match found.as_slice() {
-        [m] => report_drift(cx, block, obj, m, &m.node, Mode::Excerpt, false),
+        [m] => report_drift(cx, block, obj, m, &m.node, Compare::Excerpt, false),
         [] => cx.out.push(
             Diagnostic::error(
-                "block-no-manifest",
+                Code::BlockNoManifest,
                 cx.fence_loc(block),
                 format!("no manifest is a {kind} named `{name}`{}", ns.map(|n| format!(" in namespace `{n}`")).unwrap_or_default()),
             )
             .with_note("add `source=\"…\"` to say which manifest this shows, or mark the block `example`"),
         ),
         many => cx.out.push(Diagnostic::error(
-            "block-no-manifest",
+            Code::BlockNoManifest,
             cx.fence_loc(block),
             format!(
                 "{} manifests are a {kind} named `{name}` ({}); add `metadata.namespace` or `source=`",
                 many.len(),
-                many.iter().map(|m| m.display.display().to_string()).collect::<Vec<_>>().join(", ")
+                many.iter().map(|m| m.file.display().to_string()).collect::<Vec<_>>().join(", ")
             ),
         )),
     }
@@ -313,7 +245,7 @@ fn report_drift(
     doc: &Node,
     manifest: &Manifest,
     target: &Node,
-    mode: Mode,
+    mode: Compare,
     fixable: bool,
 ) {
     let diffs = compare::compare(doc, target, mode);
@@ -321,25 +253,25 @@ fn report_drift(
     let doc_node = first.doc.unwrap_or(first.doc_parent);
     let man_node = first.manifest.unwrap_or(first.manifest_parent);
     let expected = match mode {
-        Mode::Equal => target.to_serde(),
-        Mode::Excerpt => compare::restrict(target, doc),
+        Compare::Whole => target.to_serde(),
+        Compare::Excerpt => compare::restrict(target, doc),
     };
     let old = serde_yaml::to_string(&expected).unwrap_or_default();
     let new = serde_yaml::to_string(&doc.to_serde()).unwrap_or_default();
     let mut d = Diagnostic::error(
-        "block-drift",
+        Code::BlockDrift,
         cx.block_loc(block, doc_node),
         format!(
             "this block differs from {}: {}",
-            manifest.display.display(),
+            manifest.file.display(),
             first.describe()
         ),
     )
     .with_related(manifest.location(man_node), "manifest")
     .with_diff(crate::diff::unified(
-        &manifest.display.display().to_string(),
+        &manifest.file.display().to_string(),
         &old,
-        &cx.page.display.display().to_string(),
+        &cx.page.file.display().to_string(),
         &new,
     ));
     if diffs.len() > 1 {
@@ -351,10 +283,10 @@ fn report_drift(
     }
     let fixes = if !fixable || block.info.flag("template") {
         Vec::new()
-    } else if mode == Mode::Equal {
+    } else if mode == Compare::Whole {
         manifest_text(cx.manifests, manifest, target)
             .map(|text| Fix {
-                file: cx.page.display.clone(),
+                file: cx.page.file.clone(),
                 first_line: block.line + 1,
                 end_line: block.line + 1 + block.code.lines().count(),
                 indent: block.indent,
@@ -362,7 +294,7 @@ fn report_drift(
                 what: format!(
                     "block at line {} from {}",
                     block.line,
-                    manifest.display.display()
+                    manifest.file.display()
                 ),
             })
             .into_iter()
@@ -370,7 +302,7 @@ fn report_drift(
     } else {
         excerpt_fixes(cx, block, manifest, &diffs)
     };
-    if fixable && fixes.is_empty() && mode == Mode::Excerpt {
+    if fixable && fixes.is_empty() && mode == Compare::Excerpt {
         d = d.with_note("`--fix` can only change values in an excerpt; add or remove keys by hand");
     }
     cx.fixes.extend(fixes);
@@ -415,7 +347,7 @@ fn excerpt_fixes(
             &line[old.end..]
         );
         fixes.push(Fix {
-            file: cx.page.display.clone(),
+            file: cx.page.file.clone(),
             first_line: block.line + dn.line,
             end_line: block.line + dn.line + 1,
             indent: block.indent,
@@ -424,7 +356,7 @@ fn excerpt_fixes(
                 "`{}` at line {} from {}",
                 m.path,
                 block.line + dn.line,
-                manifest.display.display()
+                manifest.file.display()
             ),
         });
     }
@@ -469,16 +401,21 @@ fn manifest_text(index: &ManifestIndex, manifest: &Manifest, node: &Node) -> Opt
     } {
         end -= 1;
     }
+    // Columns count characters; the indentation itself is spaces.
     let indent = node.col - 1;
     let mut out = String::new();
     for (i, l) in lines[start..end].iter().enumerate() {
         // The first line of a block sequence or mapping starts at `col`.
         let cut = if i == 0 {
-            indent.min(l.len())
+            let cut = byte_of_col(l, node.col);
+            // Inside a flow collection (`{a: 1}`): no block text to copy.
+            if l[..cut].trim_end().ends_with(['{', '[', ',']) {
+                return None;
+            }
+            cut
         } else {
-            l.len() - l.trim_start().len()
+            (l.len() - l.trim_start().len()).min(indent)
         };
-        let cut = if i == 0 { cut } else { cut.min(indent) };
         out.push_str(&l[cut..]);
         out.push('\n');
     }

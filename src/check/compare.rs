@@ -4,12 +4,13 @@
 
 use crate::yaml::{Node, Value};
 
+/// How a block must relate to the manifest node it shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub enum Compare {
     /// The block must equal the manifest node.
-    Equal,
+    Whole,
     /// Every key of the block must be in the manifest with an equal value;
-    /// lists match by position, or by `name` when their elements have one.
+    /// list items pair by [`pair_items`].
     Excerpt,
 }
 
@@ -49,7 +50,7 @@ impl Mismatch<'_> {
 }
 
 /// All differences, in the order of the block (then manifest-only keys).
-pub fn compare<'a>(doc: &'a Node, manifest: &'a Node, mode: Mode) -> Vec<Mismatch<'a>> {
+pub fn compare<'a>(doc: &'a Node, manifest: &'a Node, mode: Compare) -> Vec<Mismatch<'a>> {
     let mut out = Vec::new();
     walk(doc, manifest, mode, String::new(), &mut out);
     out
@@ -71,7 +72,13 @@ fn scalar_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn walk<'a>(doc: &'a Node, man: &'a Node, mode: Mode, path: String, out: &mut Vec<Mismatch<'a>>) {
+fn walk<'a>(
+    doc: &'a Node,
+    man: &'a Node,
+    mode: Compare,
+    path: String,
+    out: &mut Vec<Mismatch<'a>>,
+) {
     match (&doc.value, &man.value) {
         (Value::Map(dp), Value::Map(mp)) => {
             for (k, dv) in dp {
@@ -87,7 +94,7 @@ fn walk<'a>(doc: &'a Node, man: &'a Node, mode: Mode, path: String, out: &mut Ve
                     }),
                 }
             }
-            if mode == Mode::Equal {
+            if mode == Compare::Whole {
                 for (k, mv) in mp {
                     if !dp.iter().any(|(dk, _)| scalar_eq(&dk.value, &k.value)) {
                         let key = k.as_str().map_or_else(|| k.short(), str::to_string);
@@ -103,20 +110,10 @@ fn walk<'a>(doc: &'a Node, man: &'a Node, mode: Mode, path: String, out: &mut Ve
             }
         }
         (Value::Seq(ds), Value::Seq(ms)) => {
-            let named = |items: &[Node]| {
-                !items.is_empty() && items.iter().all(|i| i.str_at(&["name"]).is_some())
-            };
-            // Excerpts pair list elements by `name` when all have one.
-            let by_name = mode == Mode::Excerpt && named(ds) && named(ms);
-            for (i, d) in ds.iter().enumerate() {
-                let (p, m) = if by_name {
-                    let name = d.str_at(&["name"]).unwrap_or_default();
-                    (
-                        format!("{path}[name={name}]"),
-                        ms.iter().find(|m| m.str_at(&["name"]) == Some(name)),
-                    )
-                } else {
-                    (format!("{path}[{i}]"), ms.get(i))
+            for (i, (d, m)) in pair_items(ds, ms, mode).into_iter().enumerate() {
+                let p = match d.str_at(&["name"]) {
+                    Some(name) if by_name(ds, ms, mode) => format!("{path}[name={name}]"),
+                    _ => format!("{path}[{i}]"),
                 };
                 match m {
                     Some(m) => walk(d, m, mode, p, out),
@@ -129,7 +126,7 @@ fn walk<'a>(doc: &'a Node, man: &'a Node, mode: Mode, path: String, out: &mut Ve
                     }),
                 }
             }
-            if mode == Mode::Equal {
+            if mode == Compare::Whole {
                 for (i, m) in ms.iter().enumerate().skip(ds.len()) {
                     out.push(Mismatch {
                         path: format!("{path}[{i}]"),
@@ -152,6 +149,38 @@ fn walk<'a>(doc: &'a Node, man: &'a Node, mode: Mode, path: String, out: &mut Ve
     }
 }
 
+/// Whether every item of a non-empty list has a string `name`.
+fn named(items: &[Node]) -> bool {
+    !items.is_empty() && items.iter().all(|i| i.str_at(&["name"]).is_some())
+}
+
+fn by_name(doc: &[Node], manifest: &[Node], mode: Compare) -> bool {
+    mode == Compare::Excerpt && named(doc) && named(manifest)
+}
+
+/// The one rule that pairs the items of a block's list with the items of
+/// the manifest's: in an excerpt, by `name` when every item on both sides
+/// has one (an excerpt may leave items out); otherwise by position.
+pub fn pair_items<'a>(
+    doc: &'a [Node],
+    manifest: &'a [Node],
+    mode: Compare,
+) -> Vec<(&'a Node, Option<&'a Node>)> {
+    let by_name = by_name(doc, manifest, mode);
+    doc.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let m = if by_name {
+                let name = d.str_at(&["name"]);
+                manifest.iter().find(|m| m.str_at(&["name"]) == name)
+            } else {
+                manifest.get(i)
+            };
+            (d, m)
+        })
+        .collect()
+}
+
 /// The manifest node cut down to the keys the block has (for an excerpt's
 /// diff, so that unrelated manifest keys do not show).
 pub fn restrict(manifest: &Node, doc: &Node) -> serde_yaml::Value {
@@ -165,22 +194,11 @@ pub fn restrict(manifest: &Node, doc: &Node) -> serde_yaml::Value {
             }
             serde_yaml::Value::Mapping(out)
         }
-        (Value::Seq(ms), Value::Seq(ds)) => {
-            let by_name = ds.iter().all(|d| d.str_at(&["name"]).is_some());
-            ds.iter()
-                .enumerate()
-                .filter_map(|(i, d)| {
-                    let m = if by_name {
-                        ms.iter()
-                            .find(|m| m.str_at(&["name"]) == d.str_at(&["name"]))
-                    } else {
-                        ms.get(i)
-                    };
-                    m.map(|m| restrict(m, d))
-                })
-                .collect::<Vec<_>>()
-                .into()
-        }
+        (Value::Seq(ms), Value::Seq(ds)) => pair_items(ds, ms, Compare::Excerpt)
+            .into_iter()
+            .filter_map(|(d, m)| m.map(|m| restrict(m, d)))
+            .collect::<Vec<_>>()
+            .into(),
         _ => manifest.to_serde(),
     }
 }
@@ -197,14 +215,14 @@ mod tests {
     fn order_quoting_and_style_do_not_matter() {
         let a = node("b: \"x\"\na: [1, 2]\n# comment\n");
         let m = node("a:\n  - 1\n  - 2\nb: x\n");
-        assert!(compare(&a, &m, Mode::Equal).is_empty());
+        assert!(compare(&a, &m, Compare::Whole).is_empty());
     }
 
     #[test]
     fn equal_reports_changed_extra_and_missing_keys() {
         let d = node("retentionPolicy: 7d\nextra: 1\n");
         let m = node("retentionPolicy: 14d\nserverName: db-v1\n");
-        let diffs = compare(&d, &m, Mode::Equal);
+        let diffs = compare(&d, &m, Compare::Whole);
         let texts: Vec<String> = diffs.iter().map(Mismatch::describe).collect();
         assert_eq!(
             texts,
@@ -222,18 +240,18 @@ mod tests {
     fn excerpt_allows_missing_keys_and_matches_lists_by_name() {
         let d = node("spec:\n  containers:\n    - name: b\n      image: y\n");
         let m = node("spec:\n  replicas: 2\n  containers:\n    - name: a\n      image: x\n    - name: b\n      image: y\n      args: [1]\n");
-        assert!(compare(&d, &m, Mode::Excerpt).is_empty());
+        assert!(compare(&d, &m, Compare::Excerpt).is_empty());
         let d = node("spec:\n  containers:\n    - name: b\n      image: z\n");
-        let diffs = compare(&d, &m, Mode::Excerpt);
+        let diffs = compare(&d, &m, Compare::Excerpt);
         assert_eq!(diffs.len(), 1);
         assert_eq!(diffs[0].path, "spec.containers[name=b].image");
     }
 
     #[test]
     fn numbers_compare_by_value_but_strings_stay_strings() {
-        assert!(compare(&node("a: 1\n"), &node("a: 1.0\n"), Mode::Equal).is_empty());
+        assert!(compare(&node("a: 1\n"), &node("a: 1.0\n"), Compare::Whole).is_empty());
         assert_eq!(
-            compare(&node("a: \"1\"\n"), &node("a: 1\n"), Mode::Equal).len(),
+            compare(&node("a: \"1\"\n"), &node("a: 1\n"), Compare::Whole).len(),
             1
         );
     }

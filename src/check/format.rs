@@ -1,18 +1,9 @@
-//! Output formats: human (rustc style), JSON lines, GitHub annotations.
+//! Machine formats of findings: JSON lines and GitHub annotations (the
+//! human form is [`Diagnostic::render`]).
 
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Compiler-style diagnostics with both locations and a diff.
-    Human,
-    /// One JSON object per line, with stable field names.
-    Json,
-    /// GitHub Actions workflow annotations (`::error file=…,line=…::…`).
-    Github,
-}
 
 #[derive(Serialize)]
 struct JsonDiag<'a> {
@@ -38,7 +29,7 @@ struct JsonLoc<'a> {
 pub fn json(d: &Diagnostic) -> String {
     let j = JsonDiag {
         severity: d.severity,
-        code: d.code,
+        code: d.code.as_str(),
         message: &d.message,
         file: d.location.file.to_string_lossy().into_owned(),
         line: d.location.line,
@@ -107,7 +98,7 @@ mod tests {
 
     fn diag() -> Diagnostic {
         Diagnostic::error(
-            "block-drift",
+            crate::code::Code::BlockDrift,
             Location::new("content/a.md", 41, 3),
             "differs: 100%",
         )

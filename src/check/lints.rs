@@ -3,34 +3,34 @@
 
 use std::collections::BTreeSet;
 
-use crate::cron;
+use crate::cnpg::{cron, next_lineage, split_lineage};
+use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Location;
+use crate::manifests::kustomize::Use;
 use crate::manifests::{Manifest, ManifestIndex};
-use crate::values::split_lineage;
 use crate::yaml::{Node, Value};
 
 /// `ScheduledBackup.spec.cluster.name` names a Cluster of its namespace.
 pub fn scheduled_backup_cluster(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
-    for sb in idx.docs.iter().filter(|m| is_cnpg(m, "ScheduledBackup")) {
+    for sb in idx.objects().filter(|m| is_cnpg(m, "ScheduledBackup")) {
         let Some(name_node) = sb.node.at(&["spec", "cluster", "name"]) else {
             continue;
         };
         let name = name_node.as_str().unwrap_or_default();
         let ns = sb.namespace.as_deref();
-        if idx.docs.iter().any(|c| {
+        if idx.objects().any(|c| {
             is_cnpg(c, "Cluster") && c.name() == Some(name) && c.namespace.as_deref() == ns
         }) {
             continue;
         }
         let clusters: Vec<&str> = idx
-            .docs
-            .iter()
+            .objects()
             .filter(|c| is_cnpg(c, "Cluster"))
             .filter_map(|c| c.name())
             .collect();
         let mut d = Diagnostic::error(
-            "scheduledbackup-cluster",
+            Code::ScheduledbackupCluster,
             sb.location(name_node),
             format!(
                 "ScheduledBackup `{}` backs up Cluster `{name}`, which no manifest defines{}",
@@ -48,7 +48,7 @@ pub fn scheduled_backup_cluster(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) 
 
 /// CloudNativePG schedules have six fields, seconds first.
 pub fn cnpg_schedules(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
-    for sb in idx.docs.iter().filter(|m| is_cnpg(m, "ScheduledBackup")) {
+    for sb in idx.objects().filter(|m| is_cnpg(m, "ScheduledBackup")) {
         let Some(node) = sb.node.at(&["spec", "schedule"]) else {
             continue;
         };
@@ -58,7 +58,7 @@ pub fn cnpg_schedules(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
         match cron::field_count(schedule) {
             0 | 6 => {
                 if let Err(e) = cron::describe(schedule) {
-                    out.push(Diagnostic::error("cnpg-schedule", sb.location(node), e));
+                    out.push(Diagnostic::error(Code::CnpgSchedule, sb.location(node), e));
                 }
             }
             5 => {
@@ -67,7 +67,7 @@ pub fn cnpg_schedules(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
                 let meant_words = cron::describe(&meant).unwrap_or_default();
                 out.push(
                     Diagnostic::error(
-                        "cnpg-schedule",
+                        Code::CnpgSchedule,
                         sb.location(node),
                         format!("`{schedule}` has five fields; CloudNativePG reads the first as seconds, so this runs {does}"),
                     )
@@ -75,7 +75,7 @@ pub fn cnpg_schedules(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
                 );
             }
             n => out.push(Diagnostic::error(
-                "cnpg-schedule",
+                Code::CnpgSchedule,
                 sb.location(node),
                 format!("`{schedule}` has {n} fields; CloudNativePG expects six: second minute hour day-of-month month day-of-week"),
             )),
@@ -86,7 +86,7 @@ pub fn cnpg_schedules(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
 /// serverName lineage: backups go to `<name>-vN`; a recovery reads an
 /// earlier lineage than the one it writes.
 pub fn cnpg_lineage(idx: &ManifestIndex, steps: &[(Node, Location)], out: &mut Vec<Diagnostic>) {
-    for m in idx.docs.iter().filter(|m| is_cnpg(m, "Cluster")) {
+    for m in idx.objects().filter(|m| is_cnpg(m, "Cluster")) {
         lineage_of(&m.node, &|n: &Node| m.location(n), out);
     }
     for (obj, loc) in steps {
@@ -108,7 +108,7 @@ fn lineage_of(cluster: &Node, loc: &dyn Fn(&Node) -> Location, out: &mut Vec<Dia
     let target = target_node.as_str().unwrap_or_default();
     if split_lineage(target).is_none() {
         out.push(
-            Diagnostic::warning("cnpg-lineage", loc(target_node), format!("backup serverName `{target}` does not end in a `-vN` lineage"))
+            Diagnostic::warning(Code::CnpgLineage, loc(target_node), format!("backup serverName `{target}` does not end in a `-vN` lineage"))
                 .with_note("name lineages `<cluster>-v1`, `-v2`, ... so that every recovery can move to the next one"),
         );
     }
@@ -124,7 +124,7 @@ fn lineage_of(cluster: &Node, loc: &dyn Fn(&Node) -> Location, out: &mut Vec<Dia
             .at(&["spec", "bootstrap", "recovery", "source"])
             .unwrap_or(cluster);
         out.push(Diagnostic::error(
-            "cnpg-lineage",
+            Code::CnpgLineage,
             loc(at),
             format!("recovery source `{source}` is not in `externalClusters`"),
         ));
@@ -137,14 +137,14 @@ fn lineage_of(cluster: &Node, loc: &dyn Fn(&Node) -> Location, out: &mut Vec<Dia
     if src == target {
         out.push(
             Diagnostic::error(
-                "cnpg-lineage",
+                Code::CnpgLineage,
                 loc(target_node),
                 format!("the recovery reads lineage `{src}` and would write its backups to the same lineage: CloudNativePG fails with \"Expected empty archive\""),
             )
             .with_related(loc(src_node), "restore source")
             .with_note(format!(
                 "set spec.backup.barmanObjectStore.serverName to the next lineage{}",
-                crate::values::next_lineage(src).map(|n| format!(", `{n}`")).unwrap_or_default()
+                next_lineage(src).map(|n| format!(", `{n}`")).unwrap_or_default()
             )),
         );
         return;
@@ -153,7 +153,7 @@ fn lineage_of(cluster: &Node, loc: &dyn Fn(&Node) -> Location, out: &mut Vec<Dia
         if sb != tb || sn >= tn {
             out.push(
                 Diagnostic::error(
-                    "cnpg-lineage",
+                    Code::CnpgLineage,
                     loc(src_node),
                     format!("the restore source `{src}` must be an earlier lineage of the backup target `{target}`"),
                 )
@@ -164,9 +164,10 @@ fn lineage_of(cluster: &Node, loc: &dyn Fn(&Node) -> Location, out: &mut Vec<Dia
     }
 }
 
-/// Native `barmanObjectStore` is deprecated in CloudNativePG 1.30.
+/// Native `barmanObjectStore` is deprecated since CloudNativePG 1.26 and
+/// removed in 1.31.
 pub fn cnpg_barman_deprecated(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
-    for m in idx.docs.iter().filter(|m| is_cnpg(m, "Cluster")) {
+    for m in idx.objects().filter(|m| is_cnpg(m, "Cluster")) {
         if let Some(n) = m
             .node
             .at(&["spec", "backup"])
@@ -174,9 +175,9 @@ pub fn cnpg_barman_deprecated(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
         {
             out.push(
                 Diagnostic::warning(
-                    "cnpg-barman-deprecated",
+                    Code::CnpgBarmanDeprecated,
                     m.location(n),
-                    format!("Cluster `{}` uses native `barmanObjectStore`, deprecated in CloudNativePG 1.30 and removed in 1.31", m.name().unwrap_or("?")),
+                    format!("Cluster `{}` uses native `barmanObjectStore`, deprecated since CloudNativePG 1.26 and removed in 1.31", m.name().unwrap_or("?")),
                 )
                 .with_note("plan the move to the Barman Cloud Plugin (an ObjectStore and `spec.plugins`) before upgrading the operator to 1.31"),
             );
@@ -186,13 +187,13 @@ pub fn cnpg_barman_deprecated(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
 
 /// Placeholders a new user must replace, listed as notes.
 pub fn placeholders(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
-    for m in &idx.docs {
+    for m in idx.objects() {
         walk_scalars(&m.node, &mut |n: &Node| {
             if let Value::Str(s) = &n.value {
                 if let Some(p) = placeholder_in(s) {
                     out.push(Diagnostic::new(
                         Severity::Note,
-                        "placeholder",
+                        Code::Placeholder,
                         m.location(n),
                         format!("`{p}` placeholder to replace: {s:?}"),
                     ));
@@ -229,7 +230,7 @@ fn walk_scalars(n: &Node, f: &mut dyn FnMut(&Node)) {
 /// Secrets that manifests refer to, with where.
 pub fn secret_references(idx: &ManifestIndex) -> Vec<(String, &Manifest, &Node)> {
     let mut refs = Vec::new();
-    for m in &idx.docs {
+    for m in idx.objects() {
         match m.kind() {
             Some("Secret") => {
                 if let Some(n) = m.node.at(&["metadata", "name"]) {
@@ -302,7 +303,7 @@ pub fn secrets_inventory(
     for (name, m, node) in &refs {
         if !listed.contains(name.as_str()) && seen.insert(name.clone()) {
             out.push(
-                Diagnostic::error("secret-not-in-inventory", m.location(node), format!("Secret `{name}` is not in the secrets inventory"))
+                Diagnostic::error(Code::SecretNotInInventory, m.location(node), format!("Secret `{name}` is not in the secrets inventory"))
                     .with_related(page.clone(), "secrets inventory")
                     .with_note("add a row for it (name, namespace, keys, purpose, consumer), and a template under manifests/secrets/"),
             );
@@ -316,7 +317,7 @@ pub fn secrets_inventory(
     for (name, loc) in inventory {
         if !defined.contains(name.as_str()) {
             out.push(Diagnostic::error(
-                "inventory-unknown-secret",
+                Code::InventoryUnknownSecret,
                 loc.clone(),
                 format!(
                     "the inventory lists Secret `{name}`, but no manifest or template defines it"
@@ -328,61 +329,55 @@ pub fn secrets_inventory(
 
 fn is_cnpg(m: &Manifest, kind: &str) -> bool {
     m.kind() == Some(kind)
-        && m.api_version()
-            .is_some_and(|a| a.starts_with("postgresql.cnpg.io/"))
+        && m.api_version().is_some_and(|a| {
+            a.strip_prefix(crate::cnpg::GROUP)
+                .is_some_and(|v| v.starts_with('/'))
+        })
 }
 
-/// Kustomizations: every listed resource exists; a YAML file in a
-/// kustomization's directory that it does not list is a warning.
+/// Kustomizations: every file or directory they name exists; a YAML file
+/// in a kustomization's directory that it does not use (as a resource,
+/// a patch, Helm values, a generator input...) is a warning.
 pub fn kustomizations(
     idx: &ManifestIndex,
     manifests_dir: &std::path::Path,
     out: &mut Vec<Diagnostic>,
 ) {
-    for k in idx
-        .docs
-        .iter()
-        .filter(|m| m.kind() == Some("Kustomization"))
-    {
-        let dir = k.path.rsplit_once('/').map_or("", |(d, _)| d);
-        let mut listed = BTreeSet::new();
-        for key in ["resources", "components", "patchesStrategicMerge"] {
-            for res in k.node.get(key).and_then(Node::as_seq).unwrap_or_default() {
-                let Some(r) = res.as_str() else { continue };
-                if r.contains("://") || r.starts_with("github.com/") || r.contains("?ref=") {
-                    continue;
-                }
-                let rel = if dir.is_empty() {
-                    r.to_string()
-                } else {
-                    format!("{dir}/{r}")
+    for k in idx.kustomizations() {
+        let mut used = BTreeSet::new();
+        for (entry, path) in k.local() {
+            if !manifests_dir.join(path).exists() {
+                let what = match entry.used_as {
+                    Use::Resource => "listed",
+                    Use::Component => "listed as a component",
+                    Use::Patch => "used as a patch",
+                    Use::Values => "used as Helm values",
+                    Use::GeneratorInput => "used by a generator",
+                    Use::Plugin => "used as a plugin configuration",
                 };
-                let rel = rel.trim_end_matches('/').to_string();
-                let on_disk = manifests_dir.join(&rel);
-                if !on_disk.exists() {
-                    out.push(Diagnostic::error(
-                        "kustomization-missing",
-                        k.location(res),
-                        format!(
-                            "`{r}` is listed in {} but does not exist",
-                            k.display.display()
-                        ),
-                    ));
-                }
-                listed.insert(rel);
+                out.push(Diagnostic::error(
+                    Code::KustomizationMissing,
+                    k.manifest.location(entry.node),
+                    format!(
+                        "`{}` is {what} in {} but does not exist",
+                        entry.raw,
+                        k.manifest.file.display()
+                    ),
+                ));
             }
+            used.insert(path.to_string());
         }
         for path in idx.sources.keys() {
             let (pdir, file) = path.rsplit_once('/').unwrap_or(("", path));
-            if pdir == dir
-                && path != &k.path
-                && !listed.contains(path)
+            if pdir == k.dir
+                && path != &k.manifest.path
+                && !used.contains(path)
                 && !file.starts_with("kustomization.")
             {
                 out.push(Diagnostic::warning(
-                    "kustomization-unlisted",
-                    Location::file(k.display.with_file_name(file)),
-                    format!("`{file}` is in the directory of {} but not listed in it, so it is never applied", k.display.display()),
+                    Code::KustomizationUnlisted,
+                    Location::file(k.manifest.file.with_file_name(file)),
+                    format!("`{file}` is in the directory of {} but not used by it, so it is never applied", k.manifest.file.display()),
                 ));
             }
         }

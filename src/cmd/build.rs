@@ -1,18 +1,21 @@
-//! `docs build`: render the site to disk, regenerate CLAUDE.md.
+//! `docs build`: render the site to disk after checking it, and regenerate
+//! CLAUDE.md.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use super::plural;
 use crate::cli::BuildArgs;
 use crate::config::Config;
 use crate::diagnostic::{count, Severity};
 use crate::error::Result;
 use crate::project::Project;
-use crate::render::{site, theme::Theme};
+use crate::render::{claude_md, site, theme::Theme};
 use crate::values::Values;
-use crate::{claude_md, output};
+use crate::{check, output};
 
-pub fn run(root: &std::path::Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
+pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
     let started = Instant::now();
     let mut config = Config::load(root)?;
     if let Some(out) = &args.out {
@@ -26,31 +29,35 @@ pub fn run(root: &std::path::Path, args: &BuildArgs, color: bool) -> Result<Exit
     let theme = Theme::load(root, &project.config)?;
     let schemas = super::load_schemas(root, &project.config.crds)?;
     let loaded = started.elapsed();
-    let site = site::build(&project, &theme, !args.no_check, schemas.as_ref())?;
+    let site = site::build(&project, &theme)?;
     let rendered = started.elapsed();
-    // Notes (the placeholder checklist) are for `docs check`.
-    let shown: Vec<_> = site
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity != Severity::Note)
-        .cloned()
-        .collect();
-    super::print_diagnostics(&shown, color);
-    let errors = count(&site.diagnostics, Severity::Error);
-    if errors > 0 {
-        eprintln!(
-            "error: the site has {errors} error{}; {} left untouched (`--no-check` publishes anyway)",
-            plural(errors),
-            project.config.output_dir.display()
-        );
-        return Ok(ExitCode::FAILURE);
+    if !args.no_check {
+        let pages: Vec<_> = project.content.pages.iter().zip(&site.outlines).collect();
+        let diagnostics = check::check_outlines(&project, &pages, schemas.as_ref()).diagnostics;
+        // Notes (the placeholder checklist) are for `docs check`.
+        let shown: Vec<_> = diagnostics
+            .iter()
+            .filter(|d| d.severity != Severity::Note)
+            .cloned()
+            .collect();
+        super::print_diagnostics(&shown, color);
+        let errors = count(&diagnostics, Severity::Error);
+        if errors > 0 {
+            eprintln!(
+                "error: the site has {errors} error{}; {} left untouched (`--no-check` publishes anyway)",
+                plural(errors),
+                project.config.output_dir.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
     }
     let claude = claude_md::generate(&project, &Values::new(project.manifests.clone()))?;
     let out_dir = root.join(&project.config.output_dir);
     output::replace_dir(&out_dir, &site.files, &project.config.output_dir)?;
     let mut wrote_claude = false;
     if let Some(text) = claude {
-        wrote_claude = claude_md::write_if_changed(root, &text)?;
+        let name = Path::new(claude_md::FILE_NAME);
+        wrote_claude = output::write_if_changed(&root.join(name), &text, name)?;
     }
     if std::env::var_os("DOCS_TIMINGS").is_some() {
         eprintln!(
@@ -73,12 +80,4 @@ pub fn run(root: &std::path::Path, args: &BuildArgs, color: bool) -> Result<Exit
         started.elapsed().as_millis()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }

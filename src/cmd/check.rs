@@ -1,26 +1,31 @@
 //! `docs check`: report what drifted; optionally fix it.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::check::{self, explain, format::Format};
-use crate::cli::{CheckArgs, Deny};
+use super::plural;
+use crate::check::{self, format};
+use crate::cli::{CheckArgs, Deny, Format};
+use crate::code::Code;
 use crate::config::Config;
-use crate::diagnostic::{count, Severity};
-use crate::error::{Error, Result};
+use crate::diagnostic::{count, Diagnostic, Severity};
+use crate::error::{Error, Location, Result};
 use crate::project::Project;
+use crate::render::claude_md;
+use crate::values::Values;
 
-pub fn run(root: &std::path::Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
-    if let Some(code) = &args.explain {
-        return match explain::explain(code) {
-            Some(text) => {
-                println!("{code}\n\n{text}");
+pub fn run(root: &Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
+    if let Some(name) = &args.explain {
+        return match Code::parse(name) {
+            Some(code) => {
+                println!("{code}\n\n{}", code.explain());
                 Ok(ExitCode::SUCCESS)
             }
             None => {
-                let codes: Vec<&str> = explain::CODES.iter().map(|(c, _)| *c).collect();
+                let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
                 Err(Error::new(format!(
-                    "no check has the code `{code}`; codes: {}",
+                    "no check has the code `{name}`; codes: {}",
                     codes.join(", ")
                 )))
             }
@@ -34,7 +39,9 @@ pub fn run(root: &std::path::Path, args: &CheckArgs, color: bool) -> Result<Exit
             kubeconfig: args.kubeconfig.clone(),
             context: args.context.clone(),
         };
-        let crds = crate::cluster::crds(&target)?;
+        let crds = super::runtime()?
+            .block_on(crate::cluster::crds(&target))
+            .map_err(|e| Error::new(format!("cannot list CustomResourceDefinitions: {e}")))?;
         if crds.is_empty() {
             return Err(Error::new(
                 "the cluster has no CustomResourceDefinitions to validate against",
@@ -45,25 +52,38 @@ pub fn run(root: &std::path::Path, args: &CheckArgs, color: bool) -> Result<Exit
             .add_from_cluster(&crds)?;
     }
     let mut project = Project::load_with(root, config.clone())?;
-    let mut report = check::check_project(&project, schemas.as_ref())?;
+    let mut report = check_all(&project, schemas.as_ref())?;
     if args.fix && !report.fixes.is_empty() {
-        for line in check::apply_fixes(root, &report.fixes)? {
-            eprintln!("{line}");
+        let planned = check::fix::plan(root, &report.fixes)?;
+        for p in &planned {
+            crate::output::write_file_atomic(&root.join(&p.file), p.text.as_bytes(), &p.file)?;
+            for line in &p.done {
+                eprintln!("{line}");
+            }
         }
         project = Project::load_with(root, config)?;
-        report = check::check_project(&project, schemas.as_ref())?;
+        report = check_all(&project, schemas.as_ref())?;
     }
     let diags = &report.diagnostics;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // A closed pipe (`docs check | head`) ends the listing, not the process.
     match args.format {
         Format::Human => super::print_diagnostics(diags, color),
-        Format::Json => diags.iter().for_each(|d| {
-            let _ = writeln!(out, "{}", check::format::json(d));
-        }),
-        Format::Github => diags.iter().for_each(|d| {
-            let _ = writeln!(out, "{}", check::format::github(d));
-        }),
+        Format::Json => {
+            for d in diags {
+                if writeln!(out, "{}", format::json(d)).is_err() {
+                    break;
+                }
+            }
+        }
+        Format::Github => {
+            for d in diags {
+                if writeln!(out, "{}", format::github(d)).is_err() {
+                    break;
+                }
+            }
+        }
     }
     let (errors, warnings, notes) = (
         count(diags, Severity::Error),
@@ -72,25 +92,19 @@ pub fn run(root: &std::path::Path, args: &CheckArgs, color: bool) -> Result<Exit
     );
     let crds = schemas
         .as_ref()
-        .map(|s| {
-            format!(
-                ", validated against {} CRD{}",
-                s.files,
-                super::build::plural(s.files)
-            )
-        })
+        .map(|s| format!(", validated against {} CRD{}", s.files, plural(s.files)))
         .unwrap_or_default();
     eprintln!(
         "checked {} page{}, {} code block{} and {} manifest{}{crds}: {errors} error{}, {warnings} warning{}, {notes} note{}",
         project.content.pages.len(),
-        super::build::plural(project.content.pages.len()),
+        plural(project.content.pages.len()),
         report.blocks,
-        super::build::plural(report.blocks),
+        plural(report.blocks),
         project.manifests.docs.len(),
-        super::build::plural(project.manifests.docs.len()),
-        super::build::plural(errors),
-        super::build::plural(warnings),
-        super::build::plural(notes),
+        plural(project.manifests.docs.len()),
+        plural(errors),
+        plural(warnings),
+        plural(notes),
     );
     let failed = errors > 0 || (args.deny == Some(Deny::Warnings) && warnings > 0);
     Ok(if failed {
@@ -98,4 +112,29 @@ pub fn run(root: &std::path::Path, args: &CheckArgs, color: bool) -> Result<Exit
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The checks, plus whether CLAUDE.md is what its page generates (which
+/// only `docs check` asks: building is what regenerates it).
+fn check_all(project: &Project, schemas: Option<&crate::schema::Schemas>) -> Result<check::Report> {
+    let mut report = check::check_project(project, schemas);
+    match claude_md::generate(project, &Values::new(project.manifests.clone())) {
+        Ok(Some(text)) => {
+            let on_disk = std::fs::read_to_string(project.root.join(claude_md::FILE_NAME))
+                .unwrap_or_default();
+            if on_disk != text && !project.config.allow.contains(&Code::ClaudeMdStale) {
+                report.diagnostics.push(
+                    Diagnostic::error(
+                        Code::ClaudeMdStale,
+                        Location::file(claude_md::FILE_NAME),
+                        "CLAUDE.md is not what its source page generates",
+                    )
+                    .with_note("run `docs build` and commit CLAUDE.md"),
+                );
+            }
+        }
+        Ok(None) => {}
+        Err(e) => report.diagnostics.push(check::error_to_diagnostic(e)),
+    }
+    Ok(report)
 }

@@ -1,11 +1,17 @@
-//! One module per command; each returns the process exit code.
+//! One module per command; each returns the process exit code. The
+//! commands decide what findings mean for them: `check` reports them,
+//! `build` refuses to publish errors, `serve` shows them over the page.
 
 pub mod build;
 pub mod check;
+pub mod serve;
 
-use crate::check::schema::Schemas;
+use std::path::{Path, PathBuf};
+
 use crate::cli::Color;
 use crate::diagnostic::Diagnostic;
+use crate::error::Result;
+use crate::schema::Schemas;
 
 /// Whether to colour output on stderr.
 pub fn use_color(choice: Color) -> bool {
@@ -21,10 +27,7 @@ pub fn use_color(choice: Color) -> bool {
 }
 
 /// The CRD schemas named in the config and on the command line, if any.
-pub fn load_schemas(
-    root: &std::path::Path,
-    crds: &[std::path::PathBuf],
-) -> crate::error::Result<Option<Schemas>> {
+pub fn load_schemas(root: &Path, crds: &[PathBuf]) -> Result<Option<Schemas>> {
     if crds.is_empty() {
         return Ok(None);
     }
@@ -35,4 +38,23 @@ pub fn print_diagnostics(diags: &[Diagnostic], color: bool) {
     for d in diags {
         eprintln!("{}", d.render(color));
     }
+}
+
+/// `s` for a count other than one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The single tokio runtime of the process, for a command that talks to a
+/// cluster.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::Error::new(format!("cannot start the async runtime: {e}")))
 }

@@ -30,10 +30,6 @@ impl FenceInfo {
     pub fn flag(&self, key: &str) -> bool {
         self.attrs.iter().any(|(k, _)| k == key)
     }
-
-    pub fn has_attrs(&self) -> bool {
-        !self.attrs.is_empty()
-    }
 }
 
 pub fn parse(info: &str) -> Result<FenceInfo, FenceError> {

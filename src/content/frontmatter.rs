@@ -17,6 +17,69 @@ pub struct FrontMatter {
     pub description: Option<String>,
     /// The page is a runbook that `docs run` can execute.
     pub runbook: bool,
+    /// Variables of a runbook, in declaration order: `{{ vars.NAME }}` in
+    /// the page, set with `docs run --var NAME=VALUE`.
+    pub variables: Variables,
+}
+
+/// A runbook variable as declared in front matter.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Variable {
+    /// What the value means, for `docs run --list` and the site.
+    pub description: String,
+    /// The value unless `--var` sets one; without a default the variable
+    /// must be set on the command line.
+    pub default: Option<String>,
+    /// The value is redacted from the terminal, the journal and the
+    /// transcript.
+    pub secret: bool,
+}
+
+/// Variables by name, in the order the front matter declares them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Variables(pub Vec<(String, Variable)>);
+
+impl Variables {
+    pub fn get(&self, name: &str) -> Option<&Variable> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+impl<'de> Deserialize<'de> for Variables {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Variables;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping of variable names to {description, default, secret}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Variables, A::Error> {
+                let mut out: Vec<(String, Variable)> = Vec::new();
+                while let Some((name, var)) = m.next_entry::<String, Variable>()? {
+                    let ok = !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && !name.starts_with(|c: char| c.is_ascii_digit());
+                    if !ok {
+                        return Err(serde::de::Error::custom(format!(
+                            "variable name `{name}`: use letters, digits and `_`"
+                        )));
+                    }
+                    if out.iter().any(|(n, _)| *n == name) {
+                        return Err(serde::de::Error::custom(format!(
+                            "variable `{name}` is declared twice"
+                        )));
+                    }
+                    out.push((name, var));
+                }
+                Ok(Variables(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// Splits `text` into its front matter and body. Returns the front matter,
@@ -84,6 +147,27 @@ mod tests {
         assert!(fm.runbook);
         assert_eq!(body, "# Body\n");
         assert_eq!(line, 6);
+    }
+
+    #[test]
+    fn runbook_variables_keep_their_order() {
+        let text = "---\nrunbook: true\nvariables:\n  target_time:\n    description: when\n    default: \"2026-11-24 03:00:00+00\"\n  name:\n    description: new name\n  token:\n    description: t\n    secret: true\n---\n";
+        let (fm, _, _) = split(text, p()).unwrap();
+        let names: Vec<&str> = fm.variables.0.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["target_time", "name", "token"]);
+        assert_eq!(
+            fm.variables.get("target_time").unwrap().default.as_deref(),
+            Some("2026-11-24 03:00:00+00")
+        );
+        assert!(fm.variables.get("token").unwrap().secret);
+        let err = split(
+            "---\nvariables:\n  bad-name:\n    description: x\n---\n",
+            p(),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("bad-name"), "{err}");
+        let err = split("---\nvariables:\n  a:\n    descripton: x\n---\n", p()).unwrap_err();
+        assert!(err.message.contains("descripton"), "{err}");
     }
 
     #[test]

@@ -1,20 +1,27 @@
 //! The content model every command shares: the pages of `content/`, their
 //! front matter, and the files that are copied as they are (images, SVGs).
 
+pub mod expanded;
 pub mod fence;
 pub mod frontmatter;
+pub mod links;
+pub mod outline;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{line_col, Error, Location, Result};
+pub use expanded::Expanded;
 pub use frontmatter::FrontMatter;
+pub use walk::{is_ignored_name, list_files, read_inside};
 
 #[derive(Debug, Clone)]
 pub struct Page {
     /// Path relative to the content directory, with `/` separators.
     pub rel: String,
-    /// Path shown in diagnostics, relative to the repository root.
-    pub display: PathBuf,
+    /// The page's file as messages name it: relative to the repository
+    /// root (`content/guide/dr.md`).
+    pub file: PathBuf,
     /// URL of the built page relative to the site root (`guide/dr.html`).
     pub url: String,
     pub front: FrontMatter,
@@ -33,7 +40,7 @@ impl Page {
 
     /// Location of a 1-based line of `body` in the page's file.
     pub fn body_location(&self, body_line: usize, col: usize) -> Location {
-        Location::new(&self.display, self.body_line + body_line - 1, col)
+        Location::new(&self.file, self.body_line + body_line - 1, col)
     }
 }
 
@@ -98,126 +105,23 @@ pub fn sort_pages(pages: &mut [Page]) {
     });
 }
 
-/// Whether a file name is one that editors and the OS leave behind
-/// (swap files, backups, `.DS_Store`); such files are never content.
-pub fn is_ignored_name(name: &str) -> bool {
-    name.starts_with('.')
-        || name.starts_with('#')
-        || name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name.ends_with(".tmp")
-}
-
-/// Every file under `dir`, as sorted `/`-separated relative paths, without
-/// the names editors and the OS leave behind. Symlinks are followed; with
-/// `contain`, only while they stay inside `dir` (the site never publishes
-/// a file from elsewhere on the disk). `shown` is `dir` as messages name it.
-pub fn list_files(dir: &Path, shown: &Path, contain: bool) -> Result<Vec<String>> {
-    let root = if contain {
-        Some(std::fs::canonicalize(dir).map_err(|e| Error::io(shown, "resolve", e))?)
-    } else {
-        None
-    };
-    let mut files = Vec::new();
-    walk(dir, "", &mut files, shown, root.as_deref())?;
-    Ok(files)
-}
-
-fn walk(
-    dir: &Path,
-    prefix: &str,
-    out: &mut Vec<String>,
-    shown: &Path,
-    root: Option<&Path>,
-) -> Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(&shown.join(prefix), "read the directory", e))?;
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(&shown.join(prefix), "read the directory", e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_ignored_name(&name) {
-            continue;
-        }
-        let kind = entry
-            .file_type()
-            .map_err(|e| Error::io(&shown.join(prefix).join(&name), "stat", e))?;
-        let is_dir = if let (true, Some(root)) = (kind.is_symlink(), root) {
-            let target = std::fs::canonicalize(entry.path())
-                .map_err(|e| Error::io(&shown.join(prefix).join(&name), "follow the symlink", e))?;
-            if !target.starts_with(root) {
-                return Err(Error::at(
-                    Location::file(shown.join(prefix).join(&name)),
-                    format!(
-                        "a symlink to a file outside {} ({}); copy the file in instead",
-                        shown.display(),
-                        target.display()
-                    ),
-                ));
-            }
-            target.is_dir()
-        } else if kind.is_symlink() {
-            entry.path().is_dir()
-        } else {
-            kind.is_dir()
-        };
-        names.push((name, is_dir));
-    }
-    names.sort();
-    for (name, is_dir) in names {
-        let rel = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if is_dir {
-            walk(&dir.join(&name), &rel, out, shown, root)?;
-        } else {
-            out.push(rel);
-        }
-    }
-    Ok(())
-}
-
-/// Reads a file of the content directory, refusing a symlink that leads
-/// outside it: the site never publishes a file from elsewhere on the disk.
-pub fn read_inside(content_root: &Path, rel: &str, content_dir: &Path) -> Result<Vec<u8>> {
-    let shown = content_dir.join(rel);
-    let root =
-        std::fs::canonicalize(content_root).map_err(|e| Error::io(content_dir, "resolve", e))?;
-    let target =
-        std::fs::canonicalize(content_root.join(rel)).map_err(|e| Error::io(&shown, "read", e))?;
-    if !target.starts_with(&root) {
-        return Err(Error::at(
-            Location::file(&shown),
-            format!(
-                "a symlink to a file outside {} ({}); copy the file in instead",
-                content_dir.display(),
-                target.display()
-            ),
-        ));
-    }
-    std::fs::read(&target).map_err(|e| Error::io(&shown, "read", e))
-}
-
 /// Reads and parses one page; `rel` is relative to the content directory.
 pub fn load_page(content_root: &Path, rel: &str, content_dir: &Path) -> Result<Page> {
     let bytes = read_inside(content_root, rel, content_dir)?;
     parse_page(bytes, rel, content_dir.join(rel))
 }
 
-pub fn parse_page(bytes: Vec<u8>, rel: &str, display: PathBuf) -> Result<Page> {
+pub fn parse_page(bytes: Vec<u8>, rel: &str, file: PathBuf) -> Result<Page> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let prefix = std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default();
         let (line, col) = line_col(prefix, valid);
         Error::at(
-            Location::new(&display, line, col),
+            Location::new(&file, line, col),
             "the page is not valid UTF-8",
         )
     })?;
-    let (front, body, body_line) = frontmatter::split(&text, &display)?;
+    let (front, body, body_line) = frontmatter::split(&text, &file)?;
     let title = front
         .title
         .clone()
@@ -226,7 +130,7 @@ pub fn parse_page(bytes: Vec<u8>, rel: &str, display: PathBuf) -> Result<Page> {
     Ok(Page {
         url: page_url(rel),
         rel: rel.to_string(),
-        display,
+        file,
         title,
         body: body.to_string(),
         body_line,

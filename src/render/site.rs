@@ -8,22 +8,26 @@ use minijinja::value::Serde;
 use minijinja::{context, Value};
 use serde::Serialize;
 
-use super::links::{root_prefix, SiteLinks};
-use super::markdown::{self, Rendered};
+use rayon::prelude::*;
+
+use super::markdown::{self, RunbookInfo};
 use super::search::{self, SearchDoc};
 use super::theme::Theme;
-use crate::check::schema::Schemas;
+use crate::content::links::SiteLinks;
+use crate::content::outline::Outline;
 use crate::content::Page;
-use crate::diagnostic::Diagnostic;
 use crate::error::Result;
 use crate::project::Project;
+use crate::runbook::{self, Runbook};
 use crate::values::Values;
 
+/// The rendered site: every file, and the outline of every page (what the
+/// checks of the command that built it read).
 #[derive(Default)]
 pub struct Site {
     /// Site-relative path → bytes.
     pub files: BTreeMap<String, Vec<u8>>,
-    pub diagnostics: Vec<Diagnostic>,
+    pub outlines: Vec<Outline>,
 }
 
 #[derive(Serialize)]
@@ -33,16 +37,24 @@ struct NavLink {
 }
 
 #[derive(Serialize)]
+struct StepEntry<'a> {
+    number: usize,
+    name: &'a str,
+    kind: &'a str,
+    destructive: bool,
+}
+
+#[derive(Serialize)]
 struct TocEntry<'a> {
     level: u8,
     id: &'a str,
     text: &'a str,
 }
 
-/// One rendered page: what the checks need, its final HTML, and its part
-/// of the search index.
+/// One rendered page: its outline (for the checks), its final HTML, and
+/// its part of the search index.
 pub struct PageOut {
-    pub rendered: Rendered,
+    pub outline: Outline,
     pub html: String,
     pub terms: Vec<String>,
     pub snippet: String,
@@ -93,9 +105,35 @@ impl<'a> Renderer<'a> {
     pub fn page(&self, i: usize) -> Result<PageOut> {
         let page = &self.project.content.pages[i];
         let expanded = self.values.expand(page)?;
-        let mut rendered = markdown::render(page, &expanded, &self.links, markdown::Mode::Html)?;
-        let html = std::mem::take(&mut rendered.html);
-        let toc: Vec<TocEntry> = rendered
+        let (outline, events) = Outline::with_events(page, &expanded)?;
+        let runbook_name = runbook::stem(page);
+        let steps = if page.front.runbook {
+            Runbook::read(page, &outline).0.steps
+        } else {
+            Vec::new()
+        };
+        let info = RunbookInfo {
+            name: &runbook_name,
+            steps: &steps,
+        };
+        let rendered = markdown::render(
+            page,
+            &outline,
+            events,
+            &self.links,
+            page.front.runbook.then_some(&info),
+        );
+        let html = rendered.html;
+        let step_list: Vec<StepEntry> = steps
+            .iter()
+            .map(|s| StepEntry {
+                number: s.number,
+                name: &s.name,
+                kind: s.kind_name(),
+                destructive: s.destructive,
+            })
+            .collect();
+        let toc: Vec<TocEntry> = outline
             .headings
             .iter()
             .filter(|h| (2..=3).contains(&h.level))
@@ -109,9 +147,10 @@ impl<'a> Renderer<'a> {
             title => &page.title,
             description => &page.front.description,
             url => &page.url,
-            source => page.display.to_string_lossy(),
-            runbook => page.front.runbook,
-            has_h1 => rendered.has_h1,
+            source => page.file.to_string_lossy(),
+            runbook => page.front.runbook.then_some(&runbook_name),
+            steps => Serde(&step_list),
+            has_h1 => outline.has_h1,
             toc => Serde(&toc),
             content => Value::from_safe_string(html),
             prev => Serde(i.checked_sub(1).map(|j| &self.nav[j])),
@@ -128,35 +167,20 @@ impl<'a> Renderer<'a> {
         )?;
         let terms = search::page_terms(&page.title, &rendered.text);
         let snippet = search::snippet(&rendered.text);
-        rendered.text = String::new();
         Ok(PageOut {
-            rendered,
+            outline,
             html,
             terms,
             snippet,
         })
     }
 
-    /// Renders every page, on all cores.
+    /// Renders every page, on all cores; the first error in page order wins.
     pub fn all_pages(&self) -> Result<Vec<PageOut>> {
-        parallel_map(self.project.content.pages.len(), |i| self.page(i))
-    }
-
-    /// The checks of `docs check` on rendered pages. CLAUDE.md is left out:
-    /// building is what regenerates it.
-    pub fn check(&self, outs: &[PageOut], schemas: Option<&Schemas>) -> Vec<Diagnostic> {
-        let pairs: Vec<(&Page, &markdown::Rendered)> = self
-            .project
-            .content
-            .pages
-            .iter()
-            .zip(outs)
-            .map(|(p, o)| (p, &o.rendered))
-            .collect();
-        let mut diags =
-            crate::check::check_rendered(self.project, &pairs, schemas, &self.values).diagnostics;
-        diags.retain(|d| d.code != "claude-md-stale");
-        diags
+        (0..self.project.content.pages.len())
+            .into_par_iter()
+            .map(|i| self.page(i))
+            .collect()
     }
 
     /// The search index of the rendered pages.
@@ -172,7 +196,7 @@ impl<'a> Renderer<'a> {
                 url: &p.url,
                 description: p.front.description.as_deref(),
                 headings: o
-                    .rendered
+                    .outline
                     .headings
                     .iter()
                     .filter(|h| h.level > 1)
@@ -227,54 +251,16 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// Renders the site. With `check`, runs the checks of `docs check` on the
-/// rendered pages (validating against `schemas` when given).
-pub fn build(
-    project: &Project,
-    theme: &Theme,
-    check: bool,
-    schemas: Option<&Schemas>,
-) -> Result<Site> {
+/// Renders the site: every file, and the pages' outlines for the checks
+/// the command decides to run.
+pub fn build(project: &Project, theme: &Theme) -> Result<Site> {
     let r = Renderer::new(project, theme);
     let outs = r.all_pages()?;
-    let diagnostics = if check {
-        r.check(&outs, schemas)
-    } else {
-        Vec::new()
-    };
+    let files = r.files(&outs)?;
     Ok(Site {
-        files: r.files(&outs)?,
-        diagnostics,
+        files,
+        outlines: outs.into_iter().map(|o| o.outline).collect(),
     })
-}
-
-/// Runs `f(0..n)` on all cores, keeping order; the first error (in page
-/// order) wins.
-fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Result<Vec<T>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(n.max(1));
-    if threads <= 1 || n < 8 {
-        return (0..n).map(f).collect();
-    }
-    let chunk = n.div_ceil(threads);
-    let f = &f;
-    let parts: Vec<Vec<Result<T>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
-                    (t * chunk..((t + 1) * chunk).min(n))
-                        .map(f)
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("render thread panicked"))
-            .collect()
-    });
-    parts.into_iter().flatten().collect()
 }
 
 /// One script for the sidebar of every page, so that pages do not each
@@ -292,6 +278,11 @@ window.DOCS_NAV.forEach(function(e){var li=document.createElement("li"),a=docume
 s.parentNode.insertBefore(ul,s);var cur=ul.querySelector("[aria-current]");if(cur&&cur.scrollIntoView&&cur.offsetTop>window.innerHeight/2)s.parentNode.scrollTop=cur.offsetTop-100;})();
 "#
     )
+}
+
+/// `../` repeated once per directory level of a site-relative URL.
+pub fn root_prefix(url: &str) -> String {
+    "../".repeat(url.matches('/').count())
 }
 
 fn sitemap(base_url: &str, pages: &[Page]) -> String {

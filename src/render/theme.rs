@@ -30,8 +30,6 @@ const BUILTIN: &[(&str, &str, &[u8])] = builtin![
     "static" / "docs.js",
 ];
 
-pub const REQUIRED_TEMPLATES: [&str; 4] = ["layout.html", "page.html", "index.html", "404.html"];
-
 pub struct Theme {
     env: Environment<'static>,
     /// Static files by path relative to the site root.

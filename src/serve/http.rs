@@ -164,21 +164,16 @@ pub fn decode_path(raw: &str) -> Result<String, &'static str> {
     Ok(path)
 }
 
+/// Percent-decodes a path segment; `None` unless every `%` is followed by
+/// two hex digits (`%+f`, `%2`, `%zz` are refused, not passed on).
 fn percent_decode(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Some(out)
+    let well_formed = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    well_formed.then(|| percent_encoding::percent_decode(b).collect())
 }
 
 #[cfg(test)]
@@ -214,6 +209,9 @@ mod tests {
             "/./a",
             "/%",
             "/%zz",
+            "/%+f",
+            "/a%2",
+            "/%-1",
             "/%c0%ae%c0%ae/x",
             "relative",
             "/C:%5cwindows",

@@ -102,7 +102,7 @@ impl Problems {
             .filter(|d| d.severity != crate::diagnostic::Severity::Note)
             .map(|d| ProblemLine {
                 severity: d.severity.as_str(),
-                code: d.code,
+                code: d.code.as_str(),
                 location: d.location.to_string(),
                 message: d.message.clone(),
             })

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::live::{File, Live, Problems};
-use crate::check::schema::Schemas;
 use crate::config::Config;
 use crate::content;
 use crate::diagnostic::Diagnostic;
@@ -20,6 +19,7 @@ use crate::manifests::ManifestIndex;
 use crate::project::Project;
 use crate::render::site::{PageOut, Renderer};
 use crate::render::theme::Theme;
+use crate::schema::Schemas;
 
 /// What changed on disk, by kind.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -118,7 +118,11 @@ impl State {
         // Served at the root whatever the published base URL.
         config.base_url = "/".into();
         config.crds.extend(self.crd_dirs.iter().cloned());
-        let schemas = crate::cmd::load_schemas(&self.root, &config.crds)?;
+        let schemas = if config.crds.is_empty() {
+            None
+        } else {
+            Some(Schemas::load(&config.crds, &self.root)?)
+        };
         let project = Project::load_with(&self.root, config)?;
         let theme = Theme::load(&self.root, &project.config)?;
         let r = Renderer::new(&project, &theme);
@@ -143,7 +147,12 @@ impl State {
         let mut rerender: BTreeSet<usize> = BTreeSet::new();
         let mut what = Vec::new();
         if changes.manifests {
-            let idx = ManifestIndex::load(&good.project.root, &good.project.config.manifests_dir)?;
+            let config = &good.project.config;
+            let idx = ManifestIndex::load(
+                &good.project.root,
+                &config.manifests_dir,
+                &config.not_manifests(),
+            )?;
             good.project.manifests = Arc::new(idx);
             for (i, p) in good.project.content.pages.iter().enumerate() {
                 if p.body.contains("{{") || p.body.contains("{%") {
@@ -209,8 +218,8 @@ impl State {
         };
         let r = Renderer::new(&good.project, &good.theme);
         let index = r.search_index(&good.outs);
-        let diagnostics = r.check(&good.outs, good.schemas.as_ref());
         drop(r);
+        let diagnostics = check(&good.project, &good.outs, good.schemas.as_ref());
         let index_changed = good
             .files
             .get("search-index.js")
@@ -233,6 +242,19 @@ impl State {
             );
         }
     }
+}
+
+/// The checks of `docs check` on the served pages. CLAUDE.md is left out:
+/// building is what regenerates it.
+fn check(project: &Project, outs: &[PageOut], schemas: Option<&Schemas>) -> Vec<Diagnostic> {
+    let pages: Vec<_> = project
+        .content
+        .pages
+        .iter()
+        .zip(outs)
+        .map(|(p, o)| (p, &o.outline))
+        .collect();
+    crate::check::check_outlines(project, &pages, schemas).diagnostics
 }
 
 impl Good {

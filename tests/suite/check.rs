@@ -1,6 +1,5 @@
 //! `docs check` end to end on copies of this repository, mutated.
 
-
 use crate::common::Repo;
 
 const CLUSTER: &str = "manifests/infrastructure/database/cnpg/immich/cluster.yaml";
@@ -631,7 +630,7 @@ fn crds_from_a_cluster_that_refuses_or_is_gone() {
     run.fails();
     assert!(
         run.stderr
-            .contains("refused to list CustomResourceDefinitions (RBAC, 403 Forbidden)"),
+            .contains("cannot list CustomResourceDefinitions: refused by RBAC (403 Forbidden)"),
         "{}",
         run.stderr
     );

@@ -9,5 +9,6 @@ mod bad_input;
 mod browser;
 mod build;
 mod check;
+mod layers;
 mod manifests;
 mod serve;

@@ -36,6 +36,16 @@
     });
     fig.appendChild(b);
   });
+  // Buttons that copy a command (`docs run … --only STEP` on runbook steps).
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var text = b.getAttribute("data-copy");
+      var done = function () { b.textContent = "Copied"; setTimeout(function () { b.textContent = "Copy"; }, 1500); };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+      } else { fallbackCopy(text); done(); }
+    });
+  });
   function fallbackCopy(text) {
     var t = document.createElement("textarea");
     t.value = text; t.style.position = "fixed"; t.style.opacity = "0";

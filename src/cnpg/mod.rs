@@ -1,8 +1,26 @@
-//! CloudNativePG knowledge the guide and the runbook share.
+//! CloudNativePG knowledge in one place, for the guide, the checks and the
+//! runbook: serverName lineages, schedules ([`cron`]) and the recovery
+//! Cluster derived from a Cluster manifest.
+
+pub mod cron;
 
 use serde_yaml::{Mapping, Value};
 
-use crate::values::next_lineage;
+/// The API group of CloudNativePG's kinds.
+pub const GROUP: &str = "postgresql.cnpg.io";
+
+/// `name-v3` → `name-v4`; `None` when there is no `-vN` suffix.
+pub fn next_lineage(name: &str) -> Option<String> {
+    let (base, n) = split_lineage(name)?;
+    Some(format!("{base}-v{}", n + 1))
+}
+
+/// `name-v3` → (`name`, 3).
+pub fn split_lineage(name: &str) -> Option<(&str, u64)> {
+    let (base, v) = name.rsplit_once("-v")?;
+    let n = v.parse().ok().filter(|_| !v.starts_with('+'))?;
+    (!base.is_empty()).then_some((base, n))
+}
 
 /// Name of the external cluster that a recovery reads backups from.
 pub fn recovery_source_name(cluster: &str) -> String {
@@ -158,6 +176,18 @@ mod tests {
         assert_eq!(spec["backup"]["barmanObjectStore"]["serverName"], "db-v4");
         assert_eq!(spec["backup"]["retentionPolicy"], "14d");
         assert_eq!(r["metadata"]["namespace"], "ns");
+    }
+
+    #[test]
+    fn lineage_helpers() {
+        assert_eq!(
+            next_lineage("immich-database-v1").unwrap(),
+            "immich-database-v2"
+        );
+        assert_eq!(next_lineage("db-v19").unwrap(), "db-v20");
+        assert!(next_lineage("immich-database").is_none());
+        assert!(next_lineage("db-v+1").is_none());
+        assert_eq!(split_lineage("a-b-v3"), Some(("a-b", 3)));
     }
 
     #[test]

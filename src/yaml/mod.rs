@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+pub mod path;
+
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -121,6 +123,31 @@ impl Node {
         }
     }
 
+    /// The node as JSON, as the Kubernetes API takes it. Keys that are not
+    /// strings are written as their YAML text.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
+            Value::Map(m) => J::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let key = match &k.value {
+                            Value::Str(s) => s.clone(),
+                            _ => k.short(),
+                        };
+                        (key, v.to_json())
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
     pub fn to_serde(&self) -> serde_yaml::Value {
         use serde_yaml::Value as V;
         match &self.value {
@@ -159,18 +186,39 @@ enum Frame {
     Map(Vec<(Node, Node)>, Option<Node>, Marker),
 }
 
+/// Most nodes that aliases may add to a stream. An alias is expanded into
+/// a copy of its anchored subtree, so nested aliases grow exponentially
+/// ("billion laughs": 368 bytes can ask for billions of nodes); real
+/// manifests stay far below this.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
 #[derive(Default)]
 struct Builder {
     stack: Vec<(Frame, usize)>,
     docs: Vec<Document>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes, with the number of nodes in each.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes added by expanding aliases so far.
+    alias_nodes: usize,
     error: Option<ParseError>,
+}
+
+fn count_nodes(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+        Value::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| count_nodes(k) + count_nodes(v))
+            .sum(),
+        _ => 0,
+    }
 }
 
 impl Builder {
     fn push_node(&mut self, node: Node, anchor: usize) {
-        if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+        if anchor > 0 && self.error.is_none() {
+            let size = count_nodes(&node);
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             // An empty document (`---` followed by nothing) is a null.
@@ -253,13 +301,32 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::Alias(id) => {
-                let mut node = self.anchors.get(&id).cloned().unwrap_or(Node {
+                let empty = Node {
                     value: Value::Null,
                     line,
                     col,
                     end_line: 0,
                     quoted: false,
-                });
+                };
+                let size = self.anchors.get(&id).map_or(1, |(_, n)| *n);
+                self.alias_nodes = self.alias_nodes.saturating_add(size);
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    if self.error.is_none() {
+                        self.error = Some(ParseError {
+                            line,
+                            col,
+                            message: format!(
+                                "aliases expand to more than {MAX_ALIAS_NODES} nodes (nested aliases, a \"billion laughs\" document?)"
+                            ),
+                        });
+                    }
+                    self.push_node(empty, 0);
+                    return;
+                }
+                let mut node = match self.anchors.get(&id) {
+                    Some((n, _)) => n.clone(),
+                    None => empty,
+                };
                 node.line = line;
                 node.col = col;
                 self.push_node(node, 0);
@@ -422,6 +489,19 @@ mod tests {
         assert_eq!(docs.len(), 2, "the empty document is skipped");
         assert_eq!(docs[0].root.get("b").unwrap().as_seq().unwrap().len(), 2);
         assert_eq!(docs[1].line, 6);
+    }
+
+    #[test]
+    fn an_alias_bomb_is_an_error_not_a_hang() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        assert!(text.len() < 800);
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("aliases expand to more than"), "{e:?}");
+        assert!(e.line >= 2, "points at an alias: {e:?}");
     }
 
     #[test]

@@ -3,7 +3,12 @@
 //! pattern, min/max, unknown fields versus
 //! `x-kubernetes-preserve-unknown-fields`, and int-or-string.
 //! CEL rules (`x-kubernetes-validations`) are not evaluated.
+//!
+//! The same schemas say whether a field path exists in a kind
+//! ([`Schemas::check_path`]), so that a runbook's `status.readyInstance`
+//! typo is found by `docs check`, not at 3 a.m.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -11,8 +16,10 @@ use std::sync::Mutex;
 use regex::Regex;
 use serde_json::{json, Value as J};
 
+use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Location, Result};
+use crate::yaml::path::Step;
 use crate::yaml::{self, Node, Value};
 
 /// Schemas by (group, version, kind). The core group is "".
@@ -124,41 +131,34 @@ impl Schemas {
         let (Some(api), Some(kind)) = (obj.str_at(&["apiVersion"]), obj.str_at(&["kind"])) else {
             return;
         };
-        let (group, version) = match api.rsplit_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api),
-        };
-        let builtin;
-        let schema = match self.crds.get(&(
-            group.to_string(),
-            version.to_string(),
-            kind.to_string(),
-        )) {
-            Some(s) => s,
-            None => match builtin_schema(group, version, kind) {
-                Some(s) => {
-                    builtin = s;
-                    &builtin
+        let (group, version) = split_api_version(api);
+        let schema = match self.lookup(api, kind) {
+            Lookup::Found(s) => s,
+            Lookup::NoVersion => {
+                out.push(Diagnostic::warning(
+                    Code::SchemaMissing,
+                    loc(obj.get("apiVersion").unwrap_or(obj)),
+                    format!("`{kind}` has no served version `{version}` in the CRDs of `{group}`, so it was not validated"),
+                ));
+                return;
+            }
+            Lookup::NoKind(kinds) => {
+                let mut d = Diagnostic::warning(
+                    Code::SchemaMissing,
+                    loc(obj.get("kind").unwrap_or(obj)),
+                    format!("no CRD given defines `{kind}` of `{group}`, so it was not validated"),
+                )
+                .with_note(format!(
+                    "the CRDs of `{group}` define: {}",
+                    kinds.join(", ")
+                ));
+                if let Some(c) = crate::suggest::closest(kind, kinds.iter().map(String::as_str)) {
+                    d = d.with_note(format!("did you mean `{c}`?"));
                 }
-                None => {
-                    if let Some(kinds) = self.groups.get(group) {
-                        let msg = if kinds.iter().any(|k| k == kind) {
-                            format!("`{kind}` has no served version `{version}` in the CRDs of `{group}`")
-                        } else {
-                            format!(
-                                "no CRD of group `{group}` defines kind `{kind}` (known: {})",
-                                kinds.join(", ")
-                            )
-                        };
-                        out.push(Diagnostic::error(
-                            "schema",
-                            loc(obj.get("kind").unwrap_or(obj)),
-                            msg,
-                        ));
-                    }
-                    return;
-                }
-            },
+                out.push(d);
+                return;
+            }
+            Lookup::Unknown => return,
         };
         let mut v = Validator {
             schemas: self,
@@ -166,7 +166,93 @@ impl Schemas {
             out,
         };
         v.object_meta(obj);
-        v.node(obj, schema, "", true);
+        v.node(obj, &schema, "", true);
+    }
+
+    fn lookup(&self, api_version: &str, kind: &str) -> Lookup<'_> {
+        let (group, version) = split_api_version(api_version);
+        if let Some(s) = self
+            .crds
+            .get(&(group.to_string(), version.to_string(), kind.to_string()))
+        {
+            return Lookup::Found(Cow::Borrowed(s));
+        }
+        if let Some(s) = builtin_schema(group, version, kind) {
+            return Lookup::Found(Cow::Owned(s));
+        }
+        match self.groups.get(group) {
+            Some(kinds) if kinds.iter().any(|k| k == kind) => Lookup::NoVersion,
+            Some(kinds) => Lookup::NoKind(kinds.clone()),
+            None => Lookup::Unknown,
+        }
+    }
+
+    /// Whether `path` names a field of `kind` (`apiVersion` as in the
+    /// object). `Ok(false)` when there is no schema to tell; an error says
+    /// where the path leaves the schema and which fields exist there.
+    pub fn check_path(&self, api_version: &str, kind: &str, path: &[Step]) -> Result<bool, String> {
+        let Lookup::Found(schema) = self.lookup(api_version, kind) else {
+            return Ok(false);
+        };
+        let mut cur: &J = &schema;
+        for (i, step) in path.iter().enumerate() {
+            let done = crate::yaml::path::render(&path[..i]);
+            let at = if done.is_empty() {
+                format!("`{kind}`")
+            } else {
+                format!("`{done}`")
+            };
+            if i == 0
+                && matches!(step, Step::Key(k) if k == "metadata" || k == "apiVersion" || k == "kind")
+            {
+                // ObjectMeta is not in CRD schemas; any of its fields goes.
+                return Ok(true);
+            }
+            if open_schema(cur) {
+                return Ok(true);
+            }
+            cur = match step {
+                Step::Key(k) => {
+                    let props = cur.get("properties").and_then(J::as_object);
+                    match (
+                        props.and_then(|p| p.get(k)),
+                        cur.get("additionalProperties"),
+                    ) {
+                        (Some(s), _) => s,
+                        (None, Some(s @ J::Object(_))) => s,
+                        (None, Some(J::Bool(true))) => return Ok(true),
+                        _ => {
+                            let known: Vec<&str> = props
+                                .map(|p| p.keys().map(String::as_str).collect())
+                                .unwrap_or_default();
+                            let hint = crate::suggest::closest(k, known.iter().copied())
+                                .map(|c| format!("; did you mean `{c}`?"))
+                                .unwrap_or_default();
+                            return Err(format!(
+                                "{at} has no field `{k}`{hint} (its fields: {})",
+                                known.join(", ")
+                            ));
+                        }
+                    }
+                }
+                Step::Index(_) | Step::Where(..) => {
+                    let Some(items) = cur.get("items") else {
+                        return Err(format!("{at} is not a list"));
+                    };
+                    if let Step::Where(k, _) = step {
+                        let has = items
+                            .get("properties")
+                            .and_then(J::as_object)
+                            .is_none_or(|p| p.contains_key(k));
+                        if !has && !open_schema(items) {
+                            return Err(format!("the items of {at} have no field `{k}`"));
+                        }
+                    }
+                    items
+                }
+            };
+        }
+        Ok(true)
     }
 
     fn regex(&self, pattern: &str) -> Option<Regex> {
@@ -176,6 +262,31 @@ impl Schemas {
             .or_insert_with(|| Regex::new(pattern).ok())
             .clone()
     }
+}
+
+/// `postgresql.cnpg.io/v1` → (`postgresql.cnpg.io`, `v1`); `v1` → (``, `v1`).
+fn split_api_version(api: &str) -> (&str, &str) {
+    api.rsplit_once('/').unwrap_or(("", api))
+}
+
+enum Lookup<'a> {
+    /// A CRD's schema, or a built-in one.
+    Found(Cow<'a, J>),
+    /// The kind is defined, but not in this version.
+    NoVersion,
+    /// The group is known, the kind is not (the group's kinds).
+    NoKind(Vec<String>),
+    /// Nothing is known of the group.
+    Unknown,
+}
+
+/// A schema that accepts any field below it.
+fn open_schema(s: &J) -> bool {
+    s.get("x-kubernetes-preserve-unknown-fields") == Some(&J::Bool(true))
+        || s.get("x-kubernetes-int-or-string") == Some(&J::Bool(true))
+        || (s.get("type").and_then(J::as_str) == Some("object")
+            && s.get("properties").is_none()
+            && s.get("additionalProperties").is_none())
 }
 
 fn display(path: &Path, root: &Path) -> PathBuf {
@@ -216,7 +327,7 @@ impl Validator<'_> {
             format!("`{path}`")
         };
         self.out.push(Diagnostic::error(
-            "schema",
+            Code::Schema,
             (self.loc)(node),
             format!("{at}: {msg}"),
         ));
@@ -297,20 +408,15 @@ impl Validator<'_> {
             Value::Int(_) | Value::Float(_) => self.number(node, schema, path),
             Value::Seq(items) => {
                 let len = items.len() as u64;
-                if let Some(min) = schema
-                    .get("minItems")
-                    .and_then(J::as_u64)
-                    .filter(|m| len < *m)
-                {
-                    self.error(node, path, format!("needs at least {min} items, has {len}"));
-                }
-                if let Some(max) = schema
-                    .get("maxItems")
-                    .and_then(J::as_u64)
-                    .filter(|m| len > *m)
-                {
-                    self.error(node, path, format!("allows at most {max} items, has {len}"));
-                }
+                self.bounds(
+                    node,
+                    schema,
+                    path,
+                    len,
+                    ["minItems", "maxItems"],
+                    |min| format!("needs at least {min} items, has {len}"),
+                    |max| format!("allows at most {max} items, has {len}"),
+                );
                 if let Some(item) = schema.get("items") {
                     for (i, it) in items.iter().enumerate() {
                         self.node(it, item, &format!("{path}[{i}]"), false);
@@ -322,22 +428,37 @@ impl Validator<'_> {
         }
     }
 
+    /// A length against the schema's `[min, max]` keywords.
+    #[allow(clippy::too_many_arguments)]
+    fn bounds(
+        &mut self,
+        node: &Node,
+        schema: &J,
+        path: &str,
+        len: u64,
+        [min_key, max_key]: [&str; 2],
+        too_few: impl Fn(u64) -> String,
+        too_many: impl Fn(u64) -> String,
+    ) {
+        if let Some(min) = schema.get(min_key).and_then(J::as_u64).filter(|m| len < *m) {
+            self.error(node, path, too_few(min));
+        }
+        if let Some(max) = schema.get(max_key).and_then(J::as_u64).filter(|m| len > *m) {
+            self.error(node, path, too_many(max));
+        }
+    }
+
     fn string(&mut self, node: &Node, s: &str, schema: &J, path: &str) {
         let len = s.chars().count() as u64;
-        if let Some(min) = schema
-            .get("minLength")
-            .and_then(J::as_u64)
-            .filter(|m| len < *m)
-        {
-            self.error(node, path, format!("must be at least {min} characters"));
-        }
-        if let Some(max) = schema
-            .get("maxLength")
-            .and_then(J::as_u64)
-            .filter(|m| len > *m)
-        {
-            self.error(node, path, format!("must be at most {max} characters"));
-        }
+        self.bounds(
+            node,
+            schema,
+            path,
+            len,
+            ["minLength", "maxLength"],
+            |min| format!("must be at least {min} characters"),
+            |max| format!("must be at most {max} characters"),
+        );
         if let Some(p) = schema.get("pattern").and_then(J::as_str) {
             if let Some(re) = self.schemas.regex(p) {
                 if !re.is_match(s) {
@@ -396,7 +517,7 @@ impl Validator<'_> {
                         format!("{path}.{r}")
                     };
                     self.out.push(Diagnostic::error(
-                        "schema",
+                        Code::Schema,
                         (self.loc)(node),
                         format!("`{at}` is required"),
                     ));
@@ -432,7 +553,7 @@ impl Validator<'_> {
                             .map(|c| format!("; did you mean `{c}`?"))
                             .unwrap_or_default();
                         self.out.push(Diagnostic::error(
-                            "schema",
+                            Code::Schema,
                             (self.loc)(k),
                             format!("`{child}` is not a known field{hint}"),
                         ));
@@ -465,6 +586,14 @@ pub fn is_dns_subdomain(s: &str) -> bool {
         })
 }
 
+/// `status.conditions` as Kubernetes kinds write them.
+fn conditions() -> J {
+    json!({"type": "array", "items": {"type": "object", "properties": {
+        "type": {"type": "string"}, "status": {"type": "string"}, "reason": {"type": "string"},
+        "message": {"type": "string"}, "lastTransitionTime": {"type": "string"},
+        "lastProbeTime": {"type": "string"}}}})
+}
+
 /// Required fields and types of the core kinds the kit uses.
 fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<J> {
     let map_of_strings = json!({"type": "object", "additionalProperties": {"type": "string"}});
@@ -493,12 +622,32 @@ fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<J> {
                 "dataSource": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
                 "dataSourceRef": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
                 "volumeAttributesClassName": {"type": "string"}}},
-            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}})
+            "status": {"type": "object", "properties": {
+                "phase": {"type": "string"}, "conditions": conditions(),
+                "capacity": {"type": "object", "additionalProperties": quantity},
+                "accessModes": {"type": "array", "items": {"type": "string"}}}}}})
         }
         ("", "v1", "Service") => json!({"type": "object", "required": ["spec"], "properties": {
             "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true, "properties": {
                 "ports": {"type": "array", "items": {"type": "object", "required": ["port"]}}}}}}),
-        ("kustomize.config.k8s.io", "v1beta1", "Kustomization") => return None,
+        ("", "v1", "Pod") => json!({"type": "object", "properties": {
+            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+            "status": {"type": "object", "properties": {
+                "phase": {"type": "string"}, "message": {"type": "string"}, "reason": {"type": "string"},
+                "podIP": {"type": "string"}, "startTime": {"type": "string"},
+                "conditions": conditions(),
+                "containerStatuses": {"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}}),
+        ("batch", "v1", "Job") => json!({"type": "object", "properties": {
+            "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+            "status": {"type": "object", "properties": {
+                "active": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"},
+                "startTime": {"type": "string"}, "completionTime": {"type": "string"},
+                "conditions": conditions()}}}}),
+        ("coordination.k8s.io", "v1", "Lease") => json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "holderIdentity": {"type": "string"}, "leaseDurationSeconds": {"type": "integer"},
+                "acquireTime": {"type": "string"}, "renewTime": {"type": "string"},
+                "leaseTransitions": {"type": "integer"}}}}}),
         _ => return None,
     })
 }
@@ -508,6 +657,92 @@ mod tests {
     use super::*;
 
     const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: things.example.org\nspec:\n  group: example.org\n  names:\n    kind: Thing\n  versions:\n    - name: v1\n      served: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          properties:\n            spec:\n              type: object\n              required: [size]\n              properties:\n                size:\n                  type: integer\n                  minimum: 1\n                mode:\n                  type: string\n                  enum: [fast, safe]\n                retention:\n                  type: string\n                  pattern: '^[1-9][0-9]*[dwm]$'\n                port:\n                  x-kubernetes-int-or-string: true\n                extra:\n                  type: object\n                  x-kubernetes-preserve-unknown-fields: true\n                labels:\n                  type: object\n                  additionalProperties:\n                    type: string\n";
+
+    fn schemas() -> Schemas {
+        let mut s = Schemas::default();
+        s.add(CRD, Path::new("crds/thing.yaml")).unwrap();
+        s
+    }
+
+    #[test]
+    fn a_kind_without_a_schema_is_a_warning_not_an_error() {
+        let node =
+            crate::yaml::parse("apiVersion: example.org/v1\nkind: Thang\nmetadata:\n  name: t\n")
+                .unwrap()
+                .remove(0)
+                .root;
+        let mut out = Vec::new();
+        schemas().validate(
+            &node,
+            &|n: &Node| Location::new("m.yaml", n.line, n.col),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, crate::diagnostic::Severity::Warning);
+        assert_eq!(out[0].code, Code::SchemaMissing);
+        assert!(
+            out[0]
+                .notes
+                .iter()
+                .any(|n| n.contains("did you mean `Thing`")),
+            "{:?}",
+            out[0]
+        );
+    }
+
+    #[test]
+    fn paths_are_checked_against_the_schema() {
+        let s = schemas();
+        let p = |t: &str| crate::yaml::path::parse(t).unwrap();
+        assert_eq!(
+            s.check_path("example.org/v1", "Thing", &p("spec.size")),
+            Ok(true)
+        );
+        assert_eq!(
+            s.check_path("example.org/v1", "Thing", &p("spec.extra.any.thing")),
+            Ok(true)
+        );
+        assert_eq!(
+            s.check_path("example.org/v1", "Thing", &p("spec.labels.x")),
+            Ok(true)
+        );
+        assert_eq!(
+            s.check_path(
+                "example.org/v1",
+                "Thing",
+                &p("metadata.annotations[\"a/b\"]")
+            ),
+            Ok(true)
+        );
+        let e = s
+            .check_path("example.org/v1", "Thing", &p("spec.sise"))
+            .unwrap_err();
+        assert!(
+            e.contains("`spec` has no field `sise`; did you mean `size`?"),
+            "{e}"
+        );
+        let e = s
+            .check_path("example.org/v1", "Thing", &p("spec.size[0]"))
+            .unwrap_err();
+        assert!(e.contains("is not a list"), "{e}");
+        assert_eq!(s.check_path("unknown.io/v1", "X", &p("a.b")), Ok(false));
+        assert_eq!(
+            s.check_path(
+                "batch/v1",
+                "Job",
+                &p("status.conditions[type=Failed].status")
+            ),
+            Ok(true)
+        );
+        let e = s
+            .check_path(
+                "batch/v1",
+                "Job",
+                &p("status.conditions[kind=Failed].status"),
+            )
+            .unwrap_err();
+        assert!(e.contains("have no field `kind`"), "{e}");
+    }
 
     fn check(obj: &str) -> Vec<String> {
         let mut s = Schemas::default();
@@ -566,7 +801,8 @@ mod tests {
     fn unknown_kind_in_a_known_group_and_builtin_kinds() {
         let errs = check("apiVersion: example.org/v1\nkind: Thang\nmetadata:\n  name: t\n");
         assert!(
-            errs[0].contains("no CRD of group `example.org` defines kind `Thang`"),
+            errs[0]
+                .contains("no CRD given defines `Thang` of `example.org`, so it was not validated"),
             "{errs:?}"
         );
         let errs = check("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: p\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests: {}\n");
