@@ -30,6 +30,8 @@ pub(crate) mod content;
 pub(crate) mod diagnostic;
 pub(crate) mod diff;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod manifests;
 pub(crate) mod output;
 pub(crate) mod project;
