@@ -40,6 +40,9 @@ pub struct Outcome {
     pub peak_rss_kib: Option<u64>,
 }
 
+/// The input being run, and since when (for the watchdog).
+type Current = Arc<Mutex<Option<(Vec<u8>, Instant)>>>;
+
 /// xorshift64*: small, fast, reproducible.
 pub struct Rng(u64);
 
@@ -150,7 +153,7 @@ pub fn fuzz(target: &Target, seed: u64, inputs: u64, time: Duration) -> Outcome 
     let mut rng = Rng::new(seed ^ fxhash(target.name));
     let mut corpus: Vec<Vec<u8>> = target.seeds.iter().map(|s| s.as_bytes().to_vec()).collect();
     let started = Instant::now();
-    let current: Arc<Mutex<Option<(Vec<u8>, Instant)>>> = Arc::new(Mutex::new(None));
+    let current: Current = Arc::new(Mutex::new(None));
     let done = Arc::new(AtomicU64::new(0));
     let watchdog = spawn_watchdog(target.name, current.clone(), done.clone());
     let mut n = 0;
@@ -196,7 +199,7 @@ pub fn fuzz(target: &Target, seed: u64, inputs: u64, time: Duration) -> Outcome 
 /// Aborts the process, printing the input, when one input runs too long.
 fn spawn_watchdog(
     name: &'static str,
-    current: Arc<Mutex<Option<(Vec<u8>, Instant)>>>,
+    current: Current,
     done: Arc<AtomicU64>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
