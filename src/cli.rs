@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
         CNPG serverName or a backup schedule out of the manifests so the guide cannot drift \
         from what the cluster runs.\n\n\
         Configuration is read from docs.toml at the repository root (every key is optional).",
-    after_help = "Examples:\n  docs build                      render the site into public/\n  docs -C ~/kit build --out /tmp/site\n  docs build --base-url /homelab/  host under a sub-path (GitHub Pages)\n  docs check --crds ../crds        check the docs and validate the manifests\n  docs check --format github       annotations for a GitHub Actions job\n  docs check --explain cnpg-lineage\n  docs serve --open                live preview on http://127.0.0.1:3000/"
+    after_help = "Examples:\n  docs build                      render the site into public/\n  docs -C ~/kit build --out /tmp/site\n  docs build --base-url /homelab/  host under a sub-path (GitHub Pages)\n  docs check --crds ../crds        check the docs and validate the manifests\n  docs check --format github       annotations for a GitHub Actions job\n  docs check --explain cnpg-lineage\n  docs serve --open                live preview on http://127.0.0.1:3000/\n  docs run cnpg-disaster-recovery  run the DR runbook against the current context"
 )]
 pub struct Cli {
     /// Repository root: where docs.toml, content/ and manifests/ are.
@@ -73,6 +73,102 @@ pub enum Command {
     /// or config change everything. Build and check errors show over the
     /// page and here, while the last good build stays served.
     Serve(ServeArgs),
+
+    /// Run a runbook, step by step, against a cluster.
+    ///
+    /// The steps are the page's runnable blocks, as the site numbers them:
+    /// shell scripts, and Kubernetes actions (create, apply, delete, patch,
+    /// assert, wait). Before anything runs, a preflight shows the context,
+    /// server, user and namespaces, and checks that the API answers, that
+    /// every kind exists and that the Secrets the objects need exist; then
+    /// the plan. Destructive steps ask for confirmation (the first one:
+    /// type the context name). Progress is journaled in
+    /// .docs/runs/<runbook>/<time>/ after every step, so that a crash,
+    /// kill or Ctrl-C resumes with --resume at the right step, never
+    /// repeating a done one; transcript.md there records commands, output
+    /// and timings, with Secret values redacted.
+    ///
+    /// Exit status: 0 done, 1 a step failed, 2 usage or preflight error,
+    /// 130 interrupted.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  docs run cnpg-disaster-recovery --list\n  docs run cnpg-disaster-recovery --dry-run\n  docs run cnpg-disaster-recovery --context homelab\n  docs run cnpg-disaster-recovery --only check-backups\n  docs run cnpg-disaster-recovery --resume\n  docs run cnpg-pitr --var target_time='2026-11-24 03:00:00+00'"
+)]
+pub struct RunArgs {
+    /// The runbook: its file stem (`cnpg-disaster-recovery`) or its path.
+    #[arg(value_name = "RUNBOOK")]
+    pub runbook: String,
+
+    /// List the steps (and variables) and exit.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Run only this step (name or number; repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub only: Vec<String>,
+
+    /// Start at this step (name or number).
+    #[arg(long, value_name = "STEP")]
+    pub from: Option<String>,
+
+    /// Stop after this step (name or number).
+    #[arg(long, value_name = "STEP")]
+    pub to: Option<String>,
+
+    /// Send Kubernetes steps with dryRun=All (the API server validates and
+    /// answers, nothing is persisted); show shell steps without running them.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask before destructive steps (for scripted use). Without a
+    /// terminal and without --yes, a destructive step refuses to run.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Continue the newest unfinished run of this runbook.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// With --resume: continue although the runbook, the variables or the
+    /// context changed. Without: start a new run although one is unfinished.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Set a runbook variable (repeatable): --var target_time=2026-11-24T03:00:00Z.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Directory of the run directories (default: .docs/runs/<runbook>).
+    #[arg(long, value_name = "DIR")]
+    pub journal: Option<PathBuf>,
+
+    /// `json`: one event per line on stdout, for automation.
+    #[arg(long, value_enum, default_value_t = RunOutput::Text)]
+    pub output: RunOutput,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunOutput {
+    Text,
+    Json,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))
 }
 
 #[derive(clap::Args, Debug)]

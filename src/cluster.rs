@@ -127,19 +127,6 @@ impl ClusterError {
             ClusterError::Protocol(_) => "protocol",
         }
     }
-
-    /// Whether a read may be tried again.
-    pub fn transient(&self) -> bool {
-        matches!(
-            self,
-            ClusterError::Unreachable { .. }
-                | ClusterError::Timeout { .. }
-                | ClusterError::Api {
-                    code: 429 | 500 | 502 | 503 | 504,
-                    ..
-                }
-        )
-    }
 }
 
 impl fmt::Display for ClusterError {
@@ -328,8 +315,10 @@ mod tests {
             c(api(504, "Timeout")),
             ClusterError::Timeout { .. }
         ));
-        assert!(c(api(503, "ServiceUnavailable")).transient());
-        assert!(!c(api(409, "Conflict")).transient());
+        assert!(matches!(
+            c(api(503, "ServiceUnavailable")),
+            ClusterError::Api { code: 503, .. }
+        ));
     }
 
     #[test]

@@ -18,14 +18,11 @@
 
 pub(crate) mod check;
 pub mod cli;
-// `docs run` (being built) uses what `check` does not yet.
-#[allow(dead_code)]
 pub(crate) mod cluster;
 pub mod cmd;
 pub(crate) mod cnpg;
 pub(crate) mod code;
 pub(crate) mod config;
-#[allow(dead_code)]
 pub(crate) mod content;
 pub(crate) mod diagnostic;
 pub(crate) mod diff;
@@ -36,7 +33,7 @@ pub mod manifests;
 pub(crate) mod output;
 pub(crate) mod project;
 pub(crate) mod render;
-#[allow(dead_code)]
+pub(crate) mod run;
 pub(crate) mod runbook;
 pub mod schema;
 pub(crate) mod serve;

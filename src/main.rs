@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Build(args) => cmd::build::run(&cli.root, args, color),
         Command::Check(args) => cmd::check::run(&cli.root, args, color),
         Command::Serve(args) => cmd::serve::run(&cli.root, args, color),
+        Command::Run(args) => cmd::run::run(&cli.root, args, color),
     };
     match result {
         Ok(code) => code,

@@ -257,7 +257,11 @@ pub fn secret_references(idx: &ManifestIndex) -> Vec<(String, &Manifest, &Node)>
 
 /// `secretKeyRef`/`secretRef`/`secret` `{name}`, `secretName`, and the
 /// references under CloudNativePG's `s3Credentials`, anywhere in an object.
-fn find_secret_refs<'a>(n: &'a Node, parent: Option<&str>, f: &mut dyn FnMut(&str, &'a Node)) {
+pub(crate) fn find_secret_refs<'a>(
+    n: &'a Node,
+    parent: Option<&str>,
+    f: &mut dyn FnMut(&str, &'a Node),
+) {
     match &n.value {
         Value::Map(pairs) => {
             for (k, v) in pairs {

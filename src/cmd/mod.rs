@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod check;
+pub mod run;
 pub mod serve;
 
 use std::path::{Path, PathBuf};

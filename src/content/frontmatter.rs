@@ -40,12 +40,6 @@ pub struct Variable {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Variables(pub Vec<(String, Variable)>);
 
-impl Variables {
-    pub fn get(&self, name: &str) -> Option<&Variable> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
-    }
-}
-
 impl<'de> Deserialize<'de> for Variables {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visit;
@@ -156,10 +150,10 @@ mod tests {
         let names: Vec<&str> = fm.variables.0.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["target_time", "name", "token"]);
         assert_eq!(
-            fm.variables.get("target_time").unwrap().default.as_deref(),
+            fm.variables.0[0].1.default.as_deref(),
             Some("2026-11-24 03:00:00+00")
         );
-        assert!(fm.variables.get("token").unwrap().secret);
+        assert!(fm.variables.0[2].1.secret);
         let err = split(
             "---\nvariables:\n  bad-name:\n    description: x\n---\n",
             p(),

@@ -28,8 +28,8 @@ pub const ATTRIBUTES: &[&str] = &[
 /// The steps of one runbook page.
 #[derive(Debug, Clone)]
 pub struct Runbook<'p> {
-    pub page: &'p Page,
     pub steps: Vec<Step>,
+    page: std::marker::PhantomData<&'p Page>,
 }
 
 impl<'p> Runbook<'p> {
@@ -64,15 +64,13 @@ impl<'p> Runbook<'p> {
                 seen.push((&s.name, s.number));
             }
         }
-        (Runbook { page, steps }, errors)
-    }
-
-    /// The step named `name`, or numbered `name` (`6`).
-    pub fn step(&self, name: &str) -> Option<&Step> {
-        self.steps.iter().find(|s| s.name == name).or_else(|| {
-            let n: usize = name.parse().ok()?;
-            self.steps.iter().find(|s| s.number == n)
-        })
+        (
+            Runbook {
+                steps,
+                page: std::marker::PhantomData,
+            },
+            errors,
+        )
     }
 
     /// The namespaces the runbook's Kubernetes steps touch, sorted.
@@ -192,6 +190,5 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("used twice"), "{:?}", errors[0]);
         assert_eq!(errors[0].location.line, 12);
-        assert_eq!(rb.step("2").unwrap().number, 2);
     }
 }

@@ -48,8 +48,6 @@ pub struct Step {
     pub troubleshoot: Option<String>,
     /// The block's rendered text: what is shown, journaled and executed.
     pub text: String,
-    /// The fence language (`bash`, `yaml`).
-    pub lang: String,
     /// The block is a template: its lines are generated, not the file's.
     pub templated: bool,
     pub kind: Kind,
@@ -506,7 +504,6 @@ impl Parse<'_> {
             destructive,
             troubleshoot,
             text: self.block.code.clone(),
-            lang: info.lang.clone(),
             templated: info.flag("template"),
             kind,
         })
