@@ -1,7 +1,6 @@
 //! Bad input: a one-line error naming the file and line, exit status 1, no
 //! panic, and the previous good output left untouched.
 
-
 use crate::common::{snapshot, Repo};
 
 /// Builds a good site, breaks the repository with `breakage`, builds again

@@ -1,7 +1,6 @@
 //! The served site in headless Chromium: search, dark mode, links, and an
 //! edit that appears without a manual reload.
 
-
 use crate::common::serve::Serve;
 use crate::common::webdriver::Browser;
 use crate::common::Repo;

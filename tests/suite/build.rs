@@ -1,6 +1,5 @@
 //! `docs build` end to end: real files in, real site out.
 
-
 use crate::common::{snapshot, Repo};
 
 #[test]

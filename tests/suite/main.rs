@@ -3,6 +3,7 @@
 //! Each module drives the real `docs` binary against real files, a real
 //! HTTP server or the suite's Kubernetes-compatible API server.
 
+mod cluster;
 mod common;
 
 mod bad_input;

@@ -1,6 +1,5 @@
 //! `docs serve` end to end: a real server, real file edits, real HTTP.
 
-
 use crate::common::serve::Serve;
 use crate::common::Repo;
 

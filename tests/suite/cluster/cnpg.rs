@@ -1,0 +1,615 @@
+//! A simulated CloudNativePG operator (postgresql.cnpg.io/v1), enough for
+//! the disaster-recovery runbook: Cluster phases and conditions, the
+//! instance's PVCs and Pod, the bootstrap Job (initdb or full-recovery)
+//! with CNPG's failures ("no target backup found", "Expected empty
+//! archive", unrecoverable after a failed recovery Job), WAL archiving to
+//! the bucket, Backups and ScheduledBackups. One `step` per tick; the
+//! durations come from `Speeds`.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime};
+
+use serde_json::{json, Value};
+
+use super::objstore::{segment, BaseBackup, Bucket};
+use super::store::{meta_str, Store, Write};
+use super::{time, Speeds};
+
+pub const HEALTHY: &str = "Cluster in healthy state";
+pub const SETTING_UP: &str = "Setting up primary";
+pub const UNRECOVERABLE: &str = "Cluster is unrecoverable and needs manual intervention";
+pub const FINALIZER: &str = "cnpg.io/test-cleanup";
+
+#[derive(Clone, Debug, PartialEq)]
+enum Stage {
+    /// The bootstrap Job runs (initdb or full-recovery).
+    Bootstrap,
+    /// The Job is done; the primary Pod starts.
+    Starting,
+    Healthy,
+    /// The recovery Job keeps failing (target lineage not empty).
+    Stuck,
+    Unrecoverable,
+}
+
+struct ClusterSim {
+    stage: Stage,
+    since: Instant,
+    recovery: bool,
+    /// Why the bootstrap will fail, decided when it starts.
+    failure: Option<String>,
+    target_had_data: bool,
+    timeline: u32,
+    wal: u64,
+    last_wal: Instant,
+}
+
+#[derive(Default)]
+pub struct CnpgState {
+    clusters: HashMap<String, ClusterSim>,
+    backups: HashMap<String, Instant>,
+    deleting: HashMap<String, Instant>,
+    /// Tests: the next recovery Jobs fail.
+    pub fail_recovery: bool,
+    /// Tests: Backups fail while running.
+    pub fail_backups: bool,
+}
+
+const MANAGER: &str = "cnpg-controller";
+
+fn w() -> Write {
+    Write {
+        manager: MANAGER.into(),
+        ..Write::default()
+    }
+}
+
+/// (destinationPath, serverName) of a barmanObjectStore section.
+fn lineage_of(store_cfg: Option<&Value>, default_server: &str) -> Option<(String, String)> {
+    let b = store_cfg?;
+    let dest = b
+        .get("destinationPath")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let server = b
+        .get("serverName")
+        .and_then(Value::as_str)
+        .unwrap_or(default_server)
+        .to_string();
+    Some((dest, server))
+}
+
+/// The backup target of a Cluster.
+pub fn target(cluster: &Value) -> Option<(String, String)> {
+    lineage_of(
+        cluster.pointer("/spec/backup/barmanObjectStore"),
+        meta_str(cluster, "name"),
+    )
+}
+
+/// The recovery source of a Cluster (`bootstrap.recovery.source` resolved
+/// through `externalClusters`).
+pub fn source(cluster: &Value) -> Option<(String, String)> {
+    let src = cluster
+        .pointer("/spec/bootstrap/recovery/source")?
+        .as_str()?;
+    let ext = cluster
+        .pointer("/spec/externalClusters")?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(src))?;
+    lineage_of(ext.get("barmanObjectStore"), src)
+}
+
+fn condition(kind: &str, ok: bool, reason: &str, message: &str) -> Value {
+    json!({"type": kind, "status": if ok { "True" } else { "False" }, "reason": reason,
+        "message": message, "lastTransitionTime": time::now()})
+}
+
+fn owner(o: &Value) -> Value {
+    json!({"apiVersion": o["apiVersion"], "kind": o["kind"], "name": meta_str(o, "name"),
+        "uid": meta_str(o, "uid"), "controller": true, "blockOwnerDeletion": true})
+}
+
+fn ensure(store: &mut Store, kind: &str, obj: Value) {
+    let Some(res) = store.resolve(kind) else {
+        return;
+    };
+    let (ns, name) = (
+        meta_str(&obj, "namespace").to_string(),
+        meta_str(&obj, "name").to_string(),
+    );
+    if store.get(res, &ns, &name).is_none() {
+        let _ = store.create(res, &ns, obj, &w());
+    }
+}
+
+/// Merges `patch` into an object (controllers write status this way).
+fn merge(store: &mut Store, kind: &str, ns: &str, name: &str, patch: Value) {
+    let Some(res) = store.resolve(kind) else {
+        return;
+    };
+    let Some(mut o) = store.get(res, ns, name).cloned() else {
+        return;
+    };
+    json_patch::merge(&mut o, &patch);
+    let _ = store.update(res, ns, name, o, &w());
+}
+
+pub fn step(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Speeds) {
+    let Some(cres) = store.by_kind("postgresql.cnpg.io/v1", "Cluster") else {
+        return;
+    };
+    let clusters: Vec<Value> = store.list(cres, None).into_iter().cloned().collect();
+    let live: Vec<String> = clusters
+        .iter()
+        .map(|c| meta_str(c, "uid").to_string())
+        .collect();
+    st.clusters.retain(|uid, _| live.contains(uid));
+    for c in &clusters {
+        cluster(store, bucket, st, sp, c);
+    }
+    backups(store, bucket, st, sp);
+    scheduled(store);
+}
+
+fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Speeds, c: &Value) {
+    let (ns, name, uid) = (
+        meta_str(c, "namespace").to_string(),
+        meta_str(c, "name").to_string(),
+        meta_str(c, "uid").to_string(),
+    );
+    let finalizers: Vec<String> = c
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !meta_str(c, "deletionTimestamp").is_empty() {
+        let since = *st.deleting.entry(uid.clone()).or_insert_with(Instant::now);
+        if finalizers.iter().any(|f| f == FINALIZER)
+            && since.elapsed() >= sp.cluster_finalizer.unwrap_or_default()
+        {
+            let rest: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
+            merge(
+                store,
+                "clusters.postgresql.cnpg.io",
+                &ns,
+                &name,
+                json!({"metadata": {"finalizers": rest}}),
+            );
+        }
+        return;
+    }
+    if sp.cluster_finalizer.is_some() && !finalizers.iter().any(|f| f == FINALIZER) {
+        let mut all = finalizers.clone();
+        all.push(FINALIZER.into());
+        merge(
+            store,
+            "clusters.postgresql.cnpg.io",
+            &ns,
+            &name,
+            json!({"metadata": {"finalizers": all}}),
+        );
+    }
+    let instances = c
+        .pointer("/spec/instances")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let primary = format!("{name}-1");
+    let tgt = target(c);
+    let Some(sim) = st.clusters.get_mut(&uid) else {
+        // A new Cluster: decide how its bootstrap ends, create its PVCs
+        // and bootstrap Job.
+        let recovery = c.pointer("/spec/bootstrap/recovery").is_some();
+        let target_had_data = tgt.as_ref().is_some_and(|(d, s)| bucket.has_data(d, s));
+        let mut failure = None;
+        let mut timeline = 1;
+        let mut wal = 0;
+        if recovery {
+            match source(c) {
+                Some((d, s))
+                    if bucket
+                        .get(&d, &s)
+                        .is_some_and(|l| !l.base_backups.is_empty()) =>
+                {
+                    let l = bucket.get(&d, &s).cloned().unwrap_or_default();
+                    timeline = 2;
+                    wal = l.wal.len() as u64 + 1;
+                }
+                _ => failure = Some("no target backup found".to_string()),
+            }
+        }
+        for (pvc, role) in [
+            (primary.clone(), "PG_DATA"),
+            (format!("{primary}-wal"), "PG_WAL"),
+        ] {
+            ensure(
+                store,
+                "pvc",
+                json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": pvc, "namespace": ns, "ownerReferences": [owner(c)],
+                    "labels": {"cnpg.io/cluster": name, "cnpg.io/instanceName": primary, "cnpg.io/pvcRole": role}},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+                "status": {"phase": "Bound"}}),
+            );
+        }
+        let role = if recovery { "full-recovery" } else { "initdb" };
+        ensure(
+            store,
+            "jobs.batch",
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": format!("{primary}-{role}"), "namespace": ns, "ownerReferences": [owner(c)],
+                "labels": {"cnpg.io/cluster": name, "cnpg.io/jobRole": role, "cnpg.io/instanceName": primary}},
+            "spec": {"template": {"spec": {"containers": [{"name": role, "image": "ghcr.io/cloudnative-pg/postgresql"}]}}},
+            "status": {"active": 1}}),
+        );
+        merge(
+            store,
+            "clusters.postgresql.cnpg.io",
+            &ns,
+            &name,
+            json!({"status": {
+            "phase": SETTING_UP, "phaseReason": format!("Creating primary instance {primary}"),
+            "instances": instances, "readyInstances": 0, "latestGeneratedNode": 1,
+            "targetPrimary": primary, "instanceNames": [primary], "timelineID": timeline,
+            "conditions": [condition("Ready", false, "ClusterIsNotReady", "Cluster Is Not Ready")]}}),
+        );
+        st.clusters.insert(
+            uid,
+            ClusterSim {
+                stage: Stage::Bootstrap,
+                since: Instant::now(),
+                recovery,
+                failure,
+                target_had_data,
+                timeline,
+                wal,
+                last_wal: Instant::now(),
+            },
+        );
+        return;
+    };
+    let job = format!(
+        "{primary}-{}",
+        if sim.recovery {
+            "full-recovery"
+        } else {
+            "initdb"
+        }
+    );
+    let elapsed = sim.since.elapsed();
+    match sim.stage {
+        Stage::Bootstrap if elapsed >= sp.phase => {
+            let failure = sim.failure.clone().or_else(|| {
+                (sim.recovery && st.fail_recovery)
+                    .then(|| "recovery job failed (simulated)".to_string())
+            });
+            let reason = if let Some(why) = failure {
+                sim.stage = Stage::Unrecoverable;
+                merge(
+                    store,
+                    "jobs.batch",
+                    &ns,
+                    &job,
+                    json!({"status": {"active": 0, "failed": 1, "conditions": [
+                    condition("Failed", true, "BackoffLimitExceeded", &format!("Job has reached the specified backoff limit: {why}"))]},
+                    "metadata": {"annotations": {"test.docs/log": format!("{{\"level\":\"error\",\"msg\":\"{why}\"}}")}}}),
+                );
+                merge(
+                    store,
+                    "clusters.postgresql.cnpg.io",
+                    &ns,
+                    &name,
+                    json!({"status": {"phase": UNRECOVERABLE,
+                    "phaseReason": why}}),
+                );
+                return;
+            } else if sim.recovery && sim.target_had_data {
+                sim.stage = Stage::Stuck;
+                let server = tgt.as_ref().map(|t| t.1.clone()).unwrap_or_default();
+                format!("WAL archive check failed for server {server}: Expected empty archive")
+            } else {
+                sim.stage = Stage::Starting;
+                merge(
+                    store,
+                    "jobs.batch",
+                    &ns,
+                    &job,
+                    json!({"status": {"active": 0, "succeeded": 1,
+                    "conditions": [condition("Complete", true, "", "")]}}),
+                );
+                return;
+            };
+            merge(
+                store,
+                "jobs.batch",
+                &ns,
+                &job,
+                json!({"status": {"active": 1, "failed": 1},
+                "metadata": {"annotations": {"test.docs/log": format!("{{\"level\":\"error\",\"msg\":\"{reason}\"}}")}}}),
+            );
+            merge(
+                store,
+                "clusters.postgresql.cnpg.io",
+                &ns,
+                &name,
+                json!({"status": {"phaseReason": reason}}),
+            );
+            sim.since = Instant::now();
+        }
+        Stage::Starting if elapsed >= sp.phase => {
+            sim.stage = Stage::Healthy;
+            sim.since = Instant::now();
+            ensure(
+                store,
+                "pods",
+                json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": primary, "namespace": ns, "ownerReferences": [owner(c)],
+                    "labels": {"cnpg.io/cluster": name, "cnpg.io/instanceName": primary, "cnpg.io/instanceRole": "primary",
+                        "role": "primary", "cnpg.io/podRole": "instance"}},
+                "spec": {"containers": [{"name": "postgres", "image": "ghcr.io/cloudnative-pg/postgresql"}]},
+                "status": {"phase": "Running", "podIP": "127.0.0.1",
+                    "conditions": [condition("Ready", true, "", "")]}}),
+            );
+            let mut conditions = vec![condition(
+                "Ready",
+                true,
+                "ClusterIsReady",
+                "Cluster is Ready",
+            )];
+            if let Some((_, server)) = &tgt {
+                conditions.push(if sim.target_had_data && !sim.recovery {
+                    condition("ContinuousArchiving", false, "ContinuousArchivingFailing",
+                        &format!("unexpected failure invoking barman-cloud-wal-archive: WAL archive check failed for server {server}: Expected empty archive"))
+                } else {
+                    condition("ContinuousArchiving", true, "ContinuousArchivingSuccess", "Continuous archiving is working")
+                });
+            }
+            merge(
+                store,
+                "clusters.postgresql.cnpg.io",
+                &ns,
+                &name,
+                json!({"status": {"phase": HEALTHY,
+                "phaseReason": null, "readyInstances": instances, "currentPrimary": primary,
+                "currentPrimaryTimestamp": time::now(), "conditions": conditions}}),
+            );
+        }
+        Stage::Healthy if sim.last_wal.elapsed() >= sp.wal_interval => {
+            sim.last_wal = Instant::now();
+            if let Some((d, s)) = &tgt {
+                if !(sim.target_had_data && !sim.recovery) {
+                    sim.wal += 1;
+                    bucket.entry(d, s).wal.push(segment(sim.timeline, sim.wal));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Archives one WAL segment now (`SELECT pg_switch_wal()`); the segment
+/// name, or None when the cluster does not archive.
+pub fn switch_wal(
+    store: &Store,
+    bucket: &mut Bucket,
+    st: &mut CnpgState,
+    ns: &str,
+    cluster: &str,
+) -> Option<String> {
+    let res = store.by_kind("postgresql.cnpg.io/v1", "Cluster")?;
+    let c = store.get(res, ns, cluster)?;
+    let sim = st.clusters.get_mut(meta_str(c, "uid"))?;
+    let (d, s) = target(c)?;
+    if sim.stage != Stage::Healthy || (sim.target_had_data && !sim.recovery) {
+        return None;
+    }
+    sim.wal += 1;
+    let seg = segment(sim.timeline, sim.wal);
+    bucket.entry(&d, &s).wal.push(seg.clone());
+    Some(seg)
+}
+
+fn backups(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Speeds) {
+    let (Some(bres), Some(cres)) = (
+        store.by_kind("postgresql.cnpg.io/v1", "Backup"),
+        store.by_kind("postgresql.cnpg.io/v1", "Cluster"),
+    ) else {
+        return;
+    };
+    let all: Vec<Value> = store.list(bres, None).into_iter().cloned().collect();
+    for b in all {
+        let (ns, name, uid) = (
+            meta_str(&b, "namespace").to_string(),
+            meta_str(&b, "name").to_string(),
+            meta_str(&b, "uid").to_string(),
+        );
+        let phase = b
+            .pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let since = *st.backups.entry(uid.clone()).or_insert_with(Instant::now);
+        let cname = b
+            .pointer("/spec/cluster/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let c = store.get(cres, &ns, &cname).cloned();
+        let healthy = c
+            .as_ref()
+            .is_some_and(|c| c.pointer("/status/phase").and_then(Value::as_str) == Some(HEALTHY));
+        let fail = |store: &mut Store, why: String| {
+            merge(
+                store,
+                "backups.postgresql.cnpg.io",
+                &ns,
+                &name,
+                json!({"status": {"phase": "failed", "error": why, "stoppedAt": time::now()}}),
+            );
+            if c.is_some() {
+                merge(
+                    store,
+                    "clusters.postgresql.cnpg.io",
+                    &ns,
+                    &cname,
+                    json!({"status": {"lastFailedBackup": time::now()}}),
+                );
+            }
+        };
+        match phase.as_str() {
+            "" => {
+                merge(
+                    store,
+                    "backups.postgresql.cnpg.io",
+                    &ns,
+                    &name,
+                    json!({"status": {"phase": "pending"}}),
+                );
+                st.backups.insert(uid, Instant::now());
+            }
+            "pending" if since.elapsed() >= sp.backup_step => {
+                let Some(c) = &c else {
+                    fail(store, format!("unknown cluster {cname}"));
+                    continue;
+                };
+                let Some((dest, server)) = target(c).filter(|_| healthy) else {
+                    let why = if healthy {
+                        "no barmanObjectStore section defined on the target cluster"
+                    } else {
+                        "cannot proceed with the backup as the cluster is not ready"
+                    };
+                    fail(store, why.to_string());
+                    continue;
+                };
+                let start = SystemTime::now();
+                merge(
+                    store,
+                    "backups.postgresql.cnpg.io",
+                    &ns,
+                    &name,
+                    json!({"status": {"phase": "running",
+                    "method": "barmanObjectStore", "startedAt": time::rfc3339(start), "backupId": time::backup_id(start),
+                    "serverName": server, "destinationPath": dest, "instanceID": {"podName": format!("{cname}-1")}}}),
+                );
+                st.backups.insert(uid, Instant::now());
+            }
+            "running" if since.elapsed() >= sp.backup_step => {
+                if st.fail_backups || !healthy {
+                    fail(
+                        store,
+                        "barman-cloud-backup: exit status 1 (simulated)".into(),
+                    );
+                    continue;
+                }
+                let s = |p: &str| {
+                    b.pointer(p)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let (dest, server, id) = (
+                    s("/status/destinationPath"),
+                    s("/status/serverName"),
+                    s("/status/backupId"),
+                );
+                let stopped = time::now();
+                let lineage = bucket.entry(&dest, &server);
+                let wal = lineage.wal.last().cloned().unwrap_or_else(|| segment(1, 1));
+                lineage.base_backups.push(BaseBackup {
+                    id,
+                    time: stopped.clone(),
+                    by: format!("{ns}/{name}"),
+                });
+                merge(
+                    store,
+                    "backups.postgresql.cnpg.io",
+                    &ns,
+                    &name,
+                    json!({"status": {"phase": "completed",
+                    "stoppedAt": stopped, "beginWal": wal, "endWal": wal}}),
+                );
+                let first = c
+                    .as_ref()
+                    .and_then(|c| c.pointer("/status/firstRecoverabilityPoint"))
+                    .cloned();
+                merge(
+                    store,
+                    "clusters.postgresql.cnpg.io",
+                    &ns,
+                    &cname,
+                    json!({"status": {
+                    "lastSuccessfulBackup": stopped, "firstRecoverabilityPoint": first.unwrap_or(json!(stopped))}}),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn scheduled(store: &mut Store) {
+    let Some(sres) = store.by_kind("postgresql.cnpg.io/v1", "ScheduledBackup") else {
+        return;
+    };
+    let all: Vec<Value> = store.list(sres, None).into_iter().cloned().collect();
+    for sb in all {
+        if sb.pointer("/status/lastCheckTime").is_some()
+            || sb.pointer("/spec/suspend") == Some(&json!(true))
+        {
+            continue;
+        }
+        let (ns, name) = (
+            meta_str(&sb, "namespace").to_string(),
+            meta_str(&sb, "name").to_string(),
+        );
+        let cname = sb
+            .pointer("/spec/cluster/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let now = SystemTime::now();
+        let mut status = json!({"lastCheckTime": time::rfc3339(now)});
+        if sb.pointer("/spec/immediate") == Some(&json!(true)) {
+            let mut meta = json!({"name": format!("{name}-{}", time::backup_id(now).replace('T', "")), "namespace": ns,
+                "labels": {"cnpg.io/cluster": cname, "cnpg.io/scheduled-backup": name}});
+            match sb
+                .pointer("/spec/backupOwnerReference")
+                .and_then(Value::as_str)
+            {
+                Some("self") => meta["ownerReferences"] = json!([owner(&sb)]),
+                Some("cluster") => {
+                    if let Some(c) = store
+                        .by_kind("postgresql.cnpg.io/v1", "Cluster")
+                        .and_then(|r| store.get(r, &ns, &cname))
+                    {
+                        meta["ownerReferences"] = json!([owner(c)]);
+                    }
+                }
+                _ => {}
+            }
+            let method = sb
+                .pointer("/spec/method")
+                .cloned()
+                .unwrap_or(json!("barmanObjectStore"));
+            ensure(
+                store,
+                "backups.postgresql.cnpg.io",
+                json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Backup",
+                "metadata": meta, "spec": {"cluster": {"name": cname}, "method": method}}),
+            );
+            status["lastScheduleTime"] = json!(time::rfc3339(now));
+        }
+        merge(
+            store,
+            "scheduledbackups.postgresql.cnpg.io",
+            &ns,
+            &name,
+            json!({"status": status}),
+        );
+    }
+}
