@@ -10,5 +10,6 @@ mod bad_input;
 mod browser;
 mod build;
 mod check;
+mod cluster_tests;
 mod manifests;
 mod serve;

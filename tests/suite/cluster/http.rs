@@ -312,6 +312,9 @@ fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
             }
         };
         idle_since = Instant::now();
+        let close = req
+            .header("Connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
         match super::api::handle(shared, req) {
             Reply::Full {
                 code,
@@ -322,7 +325,8 @@ fn serve_connection(shared: &Arc<Shared>, stream: TcpStream) {
                 if !delay.is_zero() {
                     std::thread::sleep(delay);
                 }
-                if write_full(reader.get_mut(), code, &content_type, &body).is_err() {
+                if write_full(reader.get_mut(), code, &content_type, &body).is_err() || close {
+                    reader.get_mut().close();
                     return;
                 }
             }

@@ -159,6 +159,7 @@ impl Default for Options {
 
 /// The controllers' switches and state.
 pub(crate) struct Sim {
+    gc_on: bool,
     cnpg_on: bool,
     argocd_on: bool,
     cnpg: cnpg::CnpgState,
@@ -183,6 +184,8 @@ pub(crate) struct Shared {
     tls: Option<Arc<rustls::ServerConfig>>,
     deadline: Instant,
     bucket: Mutex<Bucket>,
+    /// Rounds of the controller loop so far.
+    ticks: AtomicU64,
     sim: Mutex<Sim>,
 }
 
@@ -268,7 +271,9 @@ impl TestCluster {
             tls: o.tls.then(tls::config),
             deadline: Instant::now() + o.lifetime,
             bucket: Mutex::new(Bucket::default()),
+            ticks: AtomicU64::new(0),
             sim: Mutex::new(Sim {
+                gc_on: true,
                 cnpg_on: o.cnpg,
                 argocd_on: o.argocd,
                 cnpg: cnpg::CnpgState::default(),
@@ -577,6 +582,22 @@ impl TestCluster {
         sim.argocd_on = argocd;
     }
 
+    /// Pauses (false) or resumes the garbage collector.
+    pub fn set_gc(&self, on: bool) {
+        self.shared.sim.lock().expect("sim").gc_on = on;
+    }
+
+    /// Waits until the controllers have run `n` more rounds (to show that
+    /// something did NOT happen within a number of rounds, not of seconds).
+    pub fn wait_ticks(&self, n: u64) {
+        let start = self.shared.ticks.load(Ordering::SeqCst);
+        self.wait_until(
+            &format!("{n} controller rounds"),
+            Duration::from_secs(30),
+            |c| (c.shared.ticks.load(Ordering::SeqCst) >= start + n).then_some(()),
+        );
+    }
+
     pub fn speeds(&self) -> Speeds {
         self.shared.speeds.lock().expect("speeds").clone()
     }
@@ -652,7 +673,9 @@ fn controllers(shared: &Shared) {
         {
             let mut sim = shared.sim.lock().expect("sim");
             let mut store = shared.store.lock().expect("store");
-            store.collect_garbage(sp.gc_delay);
+            if sim.gc_on {
+                store.collect_garbage(sp.gc_delay);
+            }
             if sim.cnpg_on {
                 let mut bucket = shared.bucket.lock().expect("bucket");
                 cnpg::step(&mut store, &mut bucket, &mut sim.cnpg, &sp);
@@ -661,6 +684,7 @@ fn controllers(shared: &Shared) {
                 argocd::step(&mut store, &mut sim.argo, &sp);
             }
         }
+        shared.ticks.fetch_add(1, Ordering::SeqCst);
         shared.changed.notify_all();
         std::thread::sleep(sp.tick);
     }
