@@ -243,7 +243,7 @@ fn target(store: &Store, segs: &[&str]) -> Option<Target> {
         return None;
     }
     if let Some(s) = sub {
-        if !(s == "status" && r.status) && !r.subresources.iter().any(|x| x == s) {
+        if !(r.subresources.iter().any(|x| x == s) || s == "status" && r.status) {
             return None;
         }
     }

@@ -44,6 +44,14 @@ struct ClusterSim {
     last_wal: Instant,
 }
 
+impl ClusterSim {
+    /// Whether WAL archiving works: not for an initdb Cluster whose
+    /// target lineage already had data ("Expected empty archive").
+    fn archives(&self) -> bool {
+        !self.target_had_data || self.recovery
+    }
+}
+
 #[derive(Default)]
 pub struct CnpgState {
     clusters: HashMap<String, ClusterSim>,
@@ -383,7 +391,7 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
         Stage::Healthy if sim.last_wal.elapsed() >= sp.wal_interval => {
             sim.last_wal = Instant::now();
             if let Some((d, s)) = &tgt {
-                if !(sim.target_had_data && !sim.recovery) {
+                if sim.archives() {
                     sim.wal += 1;
                     bucket.entry(d, s).wal.push(segment(sim.timeline, sim.wal));
                 }
@@ -406,7 +414,7 @@ pub fn switch_wal(
     let c = store.get(res, ns, cluster)?;
     let sim = st.clusters.get_mut(meta_str(c, "uid"))?;
     let (d, s) = target(c)?;
-    if sim.stage != Stage::Healthy || (sim.target_had_data && !sim.recovery) {
+    if sim.stage != Stage::Healthy || !sim.archives() {
         return None;
     }
     sim.wal += 1;

@@ -46,8 +46,11 @@ pub enum Reply {
         body: Vec<u8>,
         delay: Duration,
     },
-    Stream(Box<dyn FnOnce(&mut Conn) -> io::Result<()> + Send>),
+    Stream(Streamer),
 }
+
+/// Writes a streamed answer (a watch) on the connection.
+pub type Streamer = Box<dyn FnOnce(&mut Conn) -> io::Result<()> + Send>;
 
 pub fn reason(code: u16) -> &'static str {
     match code {

@@ -171,7 +171,7 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     /// Notified after every change of the store (watches wait on it).
     changed: Condvar,
-    validator: validate::Validator,
+    validator: Arc<validate::Validator>,
     token: String,
     addr: SocketAddr,
     log: Mutex<Vec<LoggedRequest>>,
@@ -196,6 +196,24 @@ impl Shared {
         self.changed.notify_all();
         r
     }
+}
+
+/// The CRDs of a directory and their schemas, read once per process:
+/// parsing them is most of the time it takes to start a server.
+fn load(dir: &Path) -> (Arc<Vec<Value>>, Arc<validate::Validator>) {
+    type Loaded = (Arc<Vec<Value>>, Arc<validate::Validator>);
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<PathBuf, Loaded>>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().expect("CRD cache");
+    cache
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| {
+            (
+                Arc::new(resources::load_crds(dir)),
+                Arc::new(validate::Validator::load(dir)),
+            )
+        })
+        .clone()
 }
 
 /// A pseudo-random number (time, pid and a counter; not cryptographic).
@@ -227,8 +245,8 @@ impl TestCluster {
     }
 
     pub fn start_with(o: Options) -> TestCluster {
+        let (crds, validator) = load(&o.crds);
         let mut resources = resources::builtins();
-        let crds = resources::load_crds(&o.crds);
         resources.extend(crds.iter().filter_map(resources::from_crd));
         let mut store = Store::new(resources, o.history);
         let seed = Write {
@@ -246,8 +264,8 @@ impl TestCluster {
             }
         }
         if let Some(r) = store.by_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition") {
-            for crd in crds {
-                let _ = store.create(r, "", crd, &seed);
+            for crd in crds.iter() {
+                let _ = store.create(r, "", crd.clone(), &seed);
             }
         }
         let listener = http::bind(0).expect("bind 127.0.0.1");
@@ -258,7 +276,7 @@ impl TestCluster {
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             changed: Condvar::new(),
-            validator: validate::Validator::load(&o.crds),
+            validator,
             token,
             addr,
             log: Mutex::new(Vec::new()),

@@ -80,7 +80,7 @@ impl Resource {
         base == self.kind.to_ascii_lowercase()
             || base == self.plural
             || base == self.singular
-            || self.short_names.iter().any(|s| *s == base)
+            || self.short_names.contains(&base)
     }
 }
 
