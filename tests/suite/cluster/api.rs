@@ -17,7 +17,7 @@ use super::patch;
 use super::select::Selector;
 use super::status::ApiError;
 use super::store::{meta_str, DeleteOpts, Store, Sub, Write};
-use super::{discovery, watch, Shared};
+use super::{discovery, table, watch, Shared};
 
 /// Where a request points.
 struct Target {
@@ -162,6 +162,7 @@ fn answer(shared: &Arc<Shared>, req: &Request) -> Result<Reply, ApiError> {
     let r = resources[t.res].clone();
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let verb = match (req.method.as_str(), &t.name) {
+        ("GET" | "POST", Some(_)) if t.sub.as_deref() == Some("exec") => "create",
         ("GET", Some(_)) => "get",
         ("GET", None) if matches!(get("watch"), Some("true" | "1")) => "watch",
         ("GET", None) => "list",
@@ -331,12 +332,13 @@ fn execute(
                     delay: Duration::ZERO,
                 });
             }
-            if t.sub.as_deref() == Some("exec") {
-                return super::exec::upgrade(shared, req, &obj, q);
+            if table::wanted(req.header("Accept").unwrap_or("")) {
+                let r = shared.store.lock().expect("store").resource(t.res).clone();
+                return Ok(table_reply(&table::table(&r, &[obj], json!({}))));
             }
             Ok(json_reply(200, &shown(obj)))
         }
-        "list" => list(shared, q, t),
+        "list" => list(shared, q, t, req.header("Accept").unwrap_or("")),
         "watch" => {
             let store = shared.store.lock().expect("store");
             let r = store.resource(t.res).clone();
@@ -563,12 +565,26 @@ fn validate(
     if let Some(m) = o.as_object_mut() {
         m.remove("status");
     }
-    let causes: Vec<(String, String)> = shared
+    // Unknown fields: a strict decoding error with fieldValidation=Strict
+    // (kubectl's default), kept otherwise (a real server would prune them).
+    let (unknown, causes): (Vec<_>, Vec<_>) = shared
         .validator
         .check(&o)
         .into_iter()
-        .filter(|(_, m)| strict || !m.contains("is not a known field"))
-        .collect();
+        .partition(|(_, m)| m.contains("is not a known field"));
+    if strict && !unknown.is_empty() {
+        let fields: Vec<String> = unknown
+            .iter()
+            .map(|(f, _)| format!("unknown field \"{f}\""))
+            .collect();
+        return Err(ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+            r.kind,
+            r.versions[0],
+            r.kind,
+            fields.join(", ")
+        )));
+    }
     if causes.is_empty() {
         Ok(())
     } else {
@@ -598,7 +614,12 @@ fn delete_opts(req: &Request, q: &[(String, String)]) -> Result<DeleteOpts, ApiE
     })
 }
 
-fn list(shared: &Shared, q: &[(String, String)], t: &Target) -> Result<Reply, ApiError> {
+fn list(
+    shared: &Shared,
+    q: &[(String, String)],
+    t: &Target,
+    accept: &str,
+) -> Result<Reply, ApiError> {
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let selector = Selector::parse(get("labelSelector"), get("fieldSelector"))
         .map_err(ApiError::bad_request)?;
@@ -645,10 +666,22 @@ fn list(shared: &Shared, q: &[(String, String)], t: &Target) -> Result<Reply, Ap
             meta["remainingItemCount"] = json!(total - items.len());
         }
     }
+    if table::wanted(accept) {
+        return Ok(table_reply(&table::table(&r, &items, meta)));
+    }
     Ok(json_reply(
         200,
         &json!({"apiVersion": api_version, "kind": format!("{}List", r.kind), "metadata": meta, "items": items}),
     ))
+}
+
+fn table_reply(t: &Value) -> Reply {
+    Reply::Full {
+        code: 200,
+        content_type: "application/json;as=Table;v=v1;g=meta.k8s.io".into(),
+        body: t.to_string().into_bytes(),
+        delay: Duration::ZERO,
+    }
 }
 
 fn hex(ns: &str, name: &str) -> String {

@@ -39,7 +39,8 @@
 //! server-side Table printing, protobuf, version conversion (all versions
 //! of a kind serve the same object), defaulting, CEL rules, foreground
 //! deletion (treated as background), list merge keys in patches, graceful
-//! pod deletion, scheduled (cron) backups, Helm sources, and `pods/exec`.
+//! pod deletion, scheduled (cron) backups, Helm sources; `pods/exec`
+//! speaks websockets only (no SPDY) and the pods answer only `psql`.
 
 #![allow(dead_code)]
 
@@ -58,10 +59,12 @@ mod resources;
 mod select;
 mod status;
 mod store;
+mod table;
 mod time;
 mod tls;
 mod validate;
 mod watch;
+mod websocket;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};

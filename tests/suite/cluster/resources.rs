@@ -22,6 +22,8 @@ pub struct Resource {
     pub status: bool,
     /// Extra subresources (e.g. `exec`, `log` for pods).
     pub subresources: Vec<String>,
+    /// The CRD's additionalPrinterColumns (of its storage version).
+    pub printer_columns: Vec<Value>,
 }
 
 impl Resource {
@@ -104,6 +106,7 @@ fn builtin(
         namespaced,
         status,
         subresources: Vec::new(),
+        printer_columns: Vec::new(),
     }
 }
 
@@ -167,6 +170,7 @@ pub fn from_crd(crd: &Value) -> Option<Resource> {
     };
     let mut versions = Vec::new();
     let mut status = false;
+    let mut printer_columns = Vec::new();
     for v in spec.get("versions")?.as_array()? {
         if v.get("served") == Some(&Value::Bool(false)) {
             continue;
@@ -176,6 +180,11 @@ pub fn from_crd(crd: &Value) -> Option<Resource> {
             status = true;
         }
         if v.get("storage") == Some(&Value::Bool(true)) {
+            printer_columns = v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             versions.insert(0, name);
         } else {
             versions.push(name);
@@ -199,6 +208,7 @@ pub fn from_crd(crd: &Value) -> Option<Resource> {
         namespaced: spec.get("scope").and_then(Value::as_str) != Some("Cluster"),
         status,
         subresources: Vec::new(),
+        printer_columns,
     })
 }
 

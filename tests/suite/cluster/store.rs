@@ -265,6 +265,9 @@ impl Store {
                 m.remove("status");
             }
         }
+        if r.group.is_empty() && r.kind == "Namespace" && obj.get("status").is_none() {
+            obj["status"] = json!({"phase": "Active"});
+        }
         let uid = self.next_uid();
         let m = &mut obj["metadata"];
         m["name"] = json!(name);

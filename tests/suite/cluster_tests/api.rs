@@ -17,8 +17,21 @@ fn kubectl_resolves_kinds_short_names_and_groups() {
     c.create(cluster_json("db", initdb(), "db-v1", None))
         .unwrap();
     wait_phase(&c, "db", crate::cluster::HEALTHY);
+    // Server-side printing with the CRD's columns.
     let out = kubectl_ok(&c, dir.path(), &["get", "cluster", "-n", NS]);
-    assert!(out.contains("db"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0]
+            .split_whitespace()
+            .eq(["NAME", "AGE", "INSTANCES", "READY", "STATUS", "PRIMARY"]),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("db ")
+            && lines[1].contains("Cluster in healthy state")
+            && lines[1].ends_with("db-1"),
+        "{out}"
+    );
     let out = kubectl_ok(
         &c,
         dir.path(),
@@ -211,6 +224,22 @@ async fn errors_are_status_objects_with_reasons() {
     let out = kubectl(&c, dir.path(), &["delete", "cluster", "db", "-n", NS]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Error from server (Forbidden)"));
     c.clear_faults();
+    // Unknown fields: kubectl asks for strict field validation.
+    let mut typo = cluster_json("typo", initdb(), "typo-v1", None);
+    typo["spec"]["instancez"] = json!(1);
+    let out = kubectl_stdin(
+        &c,
+        dir.path(),
+        &["create", "-f", "-"],
+        &serde_yaml::to_string(&typo).unwrap(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Error from server (BadRequest)")
+            && err.contains("strict decoding error: unknown field \"spec.instancez\""),
+        "{err}"
+    );
+    assert!(c.get("cluster", NS, "typo").is_none());
     // A namespace that does not exist.
     let api2: Api<ConfigMap> = Api::namespaced(client.clone(), "nowhere");
     let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "x"}})).unwrap();
@@ -749,6 +778,35 @@ async fn finalizers_hold_deletion_and_preconditions_guard_it() {
         del.body.as_ref().and_then(|b| b.get("propagationPolicy")),
         Some(&json!("Orphan"))
     );
+    // A collection by label; then a namespace takes its contents along.
+    for (n, l) in [("l1", "a"), ("l2", "a"), ("l3", "b")] {
+        cms.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": n, "labels": {"k": l}}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    cms.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("k=a"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<String> = c
+        .list("cm", Some(NS))
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["l3"]);
+    assert_eq!(c.get("ns", "", NS).unwrap()["status"]["phase"], "Active");
+    let out = kubectl_ok(
+        &c,
+        dir.path(),
+        &["delete", "namespace", NS, "--wait=true", "--timeout=20s"],
+    );
+    assert!(out.contains("deleted"), "{out}");
+    assert!(c.get("ns", "", NS).is_none() && c.list("cm", Some(NS)).is_empty());
 }
 
 #[test]

@@ -261,6 +261,89 @@ fn backups_complete_into_the_target_lineage_and_scheduled_ones_are_labelled() {
 }
 
 #[test]
+fn kubectl_exec_psql_switches_wal_in_the_simulated_primary() {
+    let c = server();
+    let dir = tempdir();
+    c.create(cluster_json("db", initdb(), "db-v1", None))
+        .unwrap();
+    wait_phase(&c, "db", HEALTHY);
+    c.set_speeds(|s| s.wal_interval = Duration::from_secs(3600));
+    c.wait_ticks(2);
+    let before = c.lineage("db-v1").wal.len();
+    let out = kubectl_ok(
+        &c,
+        dir.path(),
+        &[
+            "exec",
+            "-n",
+            NS,
+            "db-1",
+            "--",
+            "psql",
+            "-c",
+            "SELECT pg_switch_wal()",
+        ],
+    );
+    assert!(
+        out.contains("pg_switch_wal") && out.contains("(1 row)"),
+        "{out}"
+    );
+    let lsn = kubectl_ok(
+        &c,
+        dir.path(),
+        &[
+            "exec",
+            "-n",
+            NS,
+            "db-1",
+            "--",
+            "psql",
+            "-tA",
+            "-c",
+            "select pg_switch_wal();",
+        ],
+    );
+    assert!(lsn.trim().starts_with("0/"), "{lsn}");
+    let wal = c.lineage("db-v1").wal;
+    assert_eq!(wal.len(), before + 2, "one segment per switch");
+    let last = kubectl_ok(
+        &c,
+        dir.path(),
+        &[
+            "exec",
+            "-n",
+            NS,
+            "db-1",
+            "--",
+            "psql",
+            "-tA",
+            "-c",
+            "select last_archived_wal from pg_stat_archiver",
+        ],
+    );
+    assert_eq!(last.trim(), wal.last().unwrap());
+    let out = kubectl(
+        &c,
+        dir.path(),
+        &["exec", "-n", NS, "db-1", "--", "rm", "-rf", "/"],
+    );
+    assert_eq!(out.status.code(), Some(127));
+    let upgrade = c
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/pods/db-1/exec"))
+        .unwrap();
+    assert_eq!(
+        upgrade
+            .params
+            .iter()
+            .filter(|(k, _)| k == "command")
+            .count(),
+        3
+    );
+}
+
+#[test]
 fn deleting_a_cluster_waits_for_its_finalizer_then_collects_its_pvcs() {
     let c = server();
     c.set_speeds(|s| s.cluster_finalizer = Some(Duration::from_millis(50)));
