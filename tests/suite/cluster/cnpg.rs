@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
 
-use super::objstore::{segment, BaseBackup, Bucket};
+use super::objstore::{segment, BaseBackup, Bucket, Contents};
 use super::store::{meta_str, Store, Write};
 use super::{time, Speeds};
 
@@ -42,6 +42,9 @@ struct ClusterSim {
     timeline: u32,
     wal: u64,
     last_wal: Instant,
+    /// What the database holds: restored from a backup, or what initdb
+    /// made (no tables; plpgsql and the extensions its SQL creates).
+    contents: Contents,
 }
 
 impl ClusterSim {
@@ -218,6 +221,7 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
         let mut failure = None;
         let mut timeline = 1;
         let mut wal = 0;
+        let mut contents = initdb_contents(c);
         if recovery {
             match source(c) {
                 Some((d, s))
@@ -228,6 +232,11 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
                     let l = bucket.get(&d, &s).cloned().unwrap_or_default();
                     timeline = 2;
                     wal = l.wal.len() as u64 + 1;
+                    contents = l
+                        .base_backups
+                        .last()
+                        .map(|b| b.contents.clone())
+                        .unwrap_or_default();
                 }
                 _ => failure = Some("no target backup found".to_string()),
             }
@@ -278,6 +287,7 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
                 timeline,
                 wal,
                 last_wal: Instant::now(),
+                contents,
             },
         );
         return;
@@ -399,6 +409,77 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
         }
         _ => {}
     }
+}
+
+/// What `bootstrap.initdb` makes: no tables, plpgsql and the extensions
+/// of `CREATE EXTENSION` statements in its post-init SQL.
+fn initdb_contents(c: &Value) -> Contents {
+    let mut extensions = vec!["plpgsql".to_string()];
+    for key in [
+        "postInitApplicationSQL",
+        "postInitSQL",
+        "postInitTemplateSQL",
+    ] {
+        let sql = c
+            .pointer(&format!("/spec/bootstrap/initdb/{key}"))
+            .and_then(Value::as_array);
+        for s in sql.into_iter().flatten().filter_map(Value::as_str) {
+            let words: Vec<String> = s
+                .to_ascii_lowercase()
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            if words.len() >= 3 && words[0] == "create" && words[1] == "extension" {
+                let name = if words[2] == "if" {
+                    words.get(5)
+                } else {
+                    words.get(2)
+                };
+                if let Some(n) = name {
+                    extensions.push(n.trim_matches(|c: char| c == ';' || c == '"').to_string());
+                }
+            }
+        }
+    }
+    if extensions.iter().any(|e| e == "earthdistance") && !extensions.iter().any(|e| e == "cube") {
+        extensions.push("cube".into());
+    }
+    extensions.sort();
+    extensions.dedup();
+    Contents {
+        tables: Vec::new(),
+        extensions,
+    }
+}
+
+pub fn set_contents(
+    store: &Store,
+    st: &mut CnpgState,
+    ns: &str,
+    cluster: &str,
+    contents: Contents,
+) -> bool {
+    let Some(uid) = cluster_uid(store, ns, cluster) else {
+        return false;
+    };
+    match st.clusters.get_mut(&uid) {
+        Some(sim) => {
+            sim.contents = contents;
+            true
+        }
+        None => false,
+    }
+}
+
+pub fn contents(store: &Store, st: &CnpgState, ns: &str, cluster: &str) -> Option<Contents> {
+    st.clusters
+        .get(&cluster_uid(store, ns, cluster)?)
+        .map(|s| s.contents.clone())
+}
+
+fn cluster_uid(store: &Store, ns: &str, cluster: &str) -> Option<String> {
+    let res = store.by_kind("postgresql.cnpg.io/v1", "Cluster")?;
+    Some(meta_str(store.get(res, ns, cluster)?, "uid").to_string())
 }
 
 /// Archives one WAL segment now (`SELECT pg_switch_wal()`); the segment
@@ -529,10 +610,16 @@ fn backups(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
                 let stopped = time::now();
                 let lineage = bucket.entry(&dest, &server);
                 let wal = lineage.wal.last().cloned().unwrap_or_else(|| segment(1, 1));
+                let contents = c
+                    .as_ref()
+                    .and_then(|c| st.clusters.get(meta_str(c, "uid")))
+                    .map(|s| s.contents.clone())
+                    .unwrap_or_default();
                 lineage.base_backups.push(BaseBackup {
                     id,
                     time: stopped.clone(),
                     by: format!("{ns}/{name}"),
+                    contents,
                 });
                 merge(
                     store,

@@ -109,13 +109,19 @@ fn run(shared: &Shared, pod: &Value, argv: &[String]) -> (String, String, i32) {
         .cloned()
         .unwrap_or_else(|| line.clone())
         .to_ascii_lowercase();
-    let bare = argv.iter().any(|a| a == "-tA" || a == "-At" || a == "-t") || line.contains(" -t ");
+    let bare = argv.iter().any(|a| a == "-tA" || a == "-At" || a == "-t");
     let cluster = pod
         .pointer("/metadata/labels/cnpg.io~1cluster")
         .and_then(Value::as_str)
         .unwrap_or("");
     let ns = store::meta_str(pod, "namespace");
-    let (column, value) = if sql.contains("pg_switch_wal") {
+    let contents = {
+        let sim = shared.sim.lock().expect("sim");
+        let store = shared.store.lock().expect("store");
+        cnpg::contents(&store, &sim.cnpg, ns, cluster).unwrap_or_default()
+    };
+    let one = |h: &str, v: String| (vec![h.to_string()], vec![vec![v]]);
+    let (headers, rows) = if sql.contains("pg_switch_wal") {
         let segment = {
             let mut sim = shared.sim.lock().expect("sim");
             let store = shared.store.lock().expect("store");
@@ -127,13 +133,11 @@ fn run(shared: &Shared, pod: &Value, argv: &[String]) -> (String, String, i32) {
             .as_deref()
             .and_then(|s| u64::from_str_radix(&s[16..], 16).ok())
             .unwrap_or(1);
-        ("pg_switch_wal", format!("0/{:X}000000", n))
+        one("pg_switch_wal", format!("0/{n:X}000000"))
     } else if sql.contains("pg_is_in_recovery") {
-        ("pg_is_in_recovery", "f".to_string())
-    } else if sql.contains("select 1") {
-        ("?column?", "1".to_string())
+        one("pg_is_in_recovery", "f".into())
     } else if sql.contains("version()") {
-        ("version", "PostgreSQL 16.9 (simulated)".to_string())
+        one("version", "PostgreSQL 16.9 (simulated)".into())
     } else if sql.contains("pg_stat_archiver") || sql.contains("last_archived_wal") {
         let bucket = shared.bucket.lock().expect("bucket");
         let store = shared.store.lock().expect("store");
@@ -143,26 +147,116 @@ fn run(shared: &Shared, pod: &Value, argv: &[String]) -> (String, String, i32) {
             .and_then(cnpg::target)
             .and_then(|(d, s)| bucket.get(&d, &s).and_then(|l| l.wal.last().cloned()))
             .unwrap_or_default();
-        ("last_archived_wal", last)
-    } else {
-        return (
-            if bare {
-                String::new()
+        one("last_archived_wal", last)
+    } else if sql.contains("pg_extension") {
+        let rows = contents
+            .extensions
+            .iter()
+            .map(|e| vec![e.clone(), version_of(e).into()])
+            .collect();
+        (vec!["extname".into(), "extversion".into()], rows)
+    } else if sql.contains("pg_class") {
+        let mut tables = contents.tables.clone();
+        tables.sort_by(|a, b| b.1.cmp(&a.1));
+        let alias = |a: &str, d: &str| {
+            if sql.contains(&format!(" as {a}")) {
+                a.to_string()
             } else {
-                "(0 rows)\n\n".into()
-            },
-            String::new(),
-            0,
-        );
+                d.to_string()
+            }
+        };
+        let rows = tables
+            .into_iter()
+            .map(|(t, n)| vec![t, n.to_string()])
+            .collect();
+        (
+            vec![alias("table", "relname"), alias("rows", "reltuples")],
+            rows,
+        )
+    } else if let Some(table) = sql
+        .split(" from ")
+        .nth(1)
+        .filter(|_| sql.contains("count("))
+    {
+        let table = table
+            .trim()
+            .trim_end_matches(';')
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
+        match contents.tables.iter().find(|(t, _)| t == table) {
+            Some((_, n)) => one("count", n.to_string()),
+            None => {
+                return (
+                    String::new(),
+                    format!("ERROR:  relation \"{table}\" does not exist\n"),
+                    1,
+                )
+            }
+        }
+    } else if sql.contains("select 1") {
+        one("?column?", "1".into())
+    } else {
+        (Vec::new(), Vec::new())
     };
-    if bare {
-        return (format!("{value}\n"), String::new(), 0);
+    (psql_output(&headers, &rows, bare), String::new(), 0)
+}
+
+fn version_of(extension: &str) -> &'static str {
+    match extension {
+        "vchord" => "0.4.3",
+        "earthdistance" => "1.2",
+        "cube" => "1.5",
+        _ => "1.0",
     }
-    let width = column.len().max(value.len()) + 2;
-    let out = format!(
-        "{:^width$}\n{}\n {value}\n(1 row)\n\n",
-        column,
-        "-".repeat(width)
-    );
-    (out, String::new(), 0)
+}
+
+/// psql's aligned output (numbers right-aligned), or `-tA`'s bare rows.
+fn psql_output(headers: &[String], rows: &[Vec<String>], bare: bool) -> String {
+    if bare {
+        return rows.iter().map(|r| format!("{}\n", r.join("|"))).collect();
+    }
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let mut out = String::new();
+    if !headers.is_empty() {
+        let head: Vec<String> = headers
+            .iter()
+            .zip(&widths)
+            .map(|(h, w)| format!(" {h:^w$} "))
+            .collect();
+        out.push_str(&head.join("|"));
+        out.push('\n');
+        let sep: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
+        out.push_str(&sep.join("+"));
+        out.push('\n');
+    }
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| {
+                if numeric(c) {
+                    format!(" {c:>w$} ")
+                } else {
+                    format!(" {c:<w$} ")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("|").trim_end());
+        out.push('\n');
+    }
+    let n = rows.len();
+    out.push_str(&format!("({n} row{})\n\n", if n == 1 { "" } else { "s" }));
+    out
 }

@@ -80,7 +80,7 @@ pub use argocd::Git;
 #[allow(unused_imports)]
 pub use cnpg::{HEALTHY, SETTING_UP, UNRECOVERABLE};
 pub use log::LoggedRequest;
-pub use objstore::{BaseBackup, Bucket, Lineage};
+pub use objstore::{BaseBackup, Bucket, Contents, Lineage};
 pub use status::ApiError;
 
 use faults::{Faults, Rule};
@@ -649,6 +649,21 @@ impl TestCluster {
         cnpg::switch_wal(&store, &mut bucket, &mut sim.cnpg, ns, cluster)
     }
 
+    /// CNPG: sets what a running Cluster's database holds (what its next
+    /// base backup carries). False when the Cluster is not simulated yet.
+    pub fn set_contents(&self, ns: &str, cluster: &str, contents: Contents) -> bool {
+        let mut sim = self.shared.sim.lock().expect("sim");
+        let store = self.shared.store.lock().expect("store");
+        cnpg::set_contents(&store, &mut sim.cnpg, ns, cluster, contents)
+    }
+
+    /// CNPG: what a Cluster's database holds.
+    pub fn contents(&self, ns: &str, cluster: &str) -> Option<Contents> {
+        let sim = self.shared.sim.lock().expect("sim");
+        let store = self.shared.store.lock().expect("store");
+        cnpg::contents(&store, &sim.cnpg, ns, cluster)
+    }
+
     // --- The object-storage bucket. ---
 
     pub fn bucket(&self) -> Bucket {
@@ -668,6 +683,7 @@ impl TestCluster {
             id: id.into(),
             time: time::now(),
             by: "test".into(),
+            contents: Contents::sample(),
         });
         for _ in 0..3 {
             let n = l.wal.len() as u64 + 1;

@@ -13,6 +13,35 @@ pub struct BaseBackup {
     pub time: String,
     /// The Backup object (or test) that made it.
     pub by: String,
+    /// What the database held then (a recovery restores it).
+    pub contents: Contents,
+}
+
+/// What a simulated database holds, as `psql` reports it: tables with
+/// their row counts, and extensions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Contents {
+    pub tables: Vec<(String, i64)>,
+    pub extensions: Vec<String>,
+}
+
+impl Contents {
+    /// A database with data in it (what seeded backups hold).
+    pub fn sample() -> Contents {
+        Contents {
+            tables: vec![
+                ("assets".into(), 12_000),
+                ("exif".into(), 12_000),
+                ("asset_faces".into(), 3_400),
+            ],
+            extensions: vec![
+                "cube".into(),
+                "earthdistance".into(),
+                "plpgsql".into(),
+                "vchord".into(),
+            ],
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

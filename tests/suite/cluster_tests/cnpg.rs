@@ -364,3 +364,66 @@ fn deleting_a_cluster_waits_for_its_finalizer_then_collects_its_pvcs() {
         (c.list("pvc", Some(NS)).is_empty() && c.list("pod", Some(NS)).is_empty()).then_some(())
     });
 }
+
+#[test]
+fn a_recovered_database_holds_what_its_backup_held() {
+    let c = server();
+    let dir = tempdir();
+    c.create(cluster_json("old", initdb(), "old-v1", None))
+        .unwrap();
+    wait_phase(&c, "old", HEALTHY);
+    let data = crate::cluster::Contents {
+        tables: vec![("photos".into(), 42)],
+        extensions: vec!["plpgsql".into(), "vchord".into()],
+    };
+    assert!(c.set_contents(NS, "old", data.clone()));
+    c.create(json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Backup", "metadata": {"name": "b", "namespace": NS}, "spec": {"cluster": {"name": "old"}}})).unwrap();
+    c.wait_for_field(
+        "backups.postgresql.cnpg.io",
+        NS,
+        "b",
+        "/status/phase",
+        "completed",
+    );
+    c.create(cluster_json("new", recovery(), "new-v2", Some("old-v1")))
+        .unwrap();
+    wait_phase(&c, "new", HEALTHY);
+    assert_eq!(c.contents(NS, "new"), Some(data));
+    let query = "SELECT relname AS table, reltuples::bigint AS rows FROM pg_class WHERE relkind = 'r' ORDER BY reltuples DESC LIMIT 10;";
+    let out = kubectl_ok(
+        &c,
+        dir.path(),
+        &[
+            "exec", "-n", NS, "new-1", "-c", "postgres", "--", "psql", "-d", "app", "-c", query,
+        ],
+    );
+    assert_eq!(
+        out,
+        " table  | rows \n--------+------\n photos |   42\n(1 row)\n\n"
+    );
+    let out = kubectl_ok(
+        &c,
+        dir.path(),
+        &[
+            "exec",
+            "-n",
+            NS,
+            "new-1",
+            "--",
+            "psql",
+            "-c",
+            "SELECT extname, extversion FROM pg_extension",
+        ],
+    );
+    assert!(out.contains("vchord") && out.contains("(2 rows)"), "{out}");
+    // An initdb Cluster is empty: what a recovery through Argo CD would give.
+    c.create(cluster_json("empty", initdb(), "empty-v1", None))
+        .unwrap();
+    wait_phase(&c, "empty", HEALTHY);
+    let out = kubectl_ok(
+        &c,
+        dir.path(),
+        &["exec", "-n", NS, "empty-1", "--", "psql", "-c", query],
+    );
+    assert!(out.contains("(0 rows)"), "{out}");
+}
