@@ -157,7 +157,7 @@ fn run(shared: &Shared, pod: &Value, argv: &[String]) -> (String, String, i32) {
         (vec!["extname".into(), "extversion".into()], rows)
     } else if sql.contains("pg_class") {
         let mut tables = contents.tables.clone();
-        tables.sort_by(|a, b| b.1.cmp(&a.1));
+        tables.sort_by_key(|t| std::cmp::Reverse(t.1));
         let alias = |a: &str, d: &str| {
             if sql.contains(&format!(" as {a}")) {
                 a.to_string()
