@@ -262,9 +262,11 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
             json!({"apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": format!("{primary}-{role}"), "namespace": ns, "ownerReferences": [owner(c)],
                 "labels": {"cnpg.io/cluster": name, "cnpg.io/jobRole": role, "cnpg.io/instanceName": primary}},
-            "spec": {"template": {"spec": {"containers": [{"name": role, "image": "ghcr.io/cloudnative-pg/postgresql"}]}}},
+            "spec": {"selector": {"matchLabels": {"job-name": format!("{primary}-{role}")}},
+                "template": {"spec": {"containers": [{"name": role, "image": "ghcr.io/cloudnative-pg/postgresql"}]}}},
             "status": {"active": 1}}),
         );
+        job_pod(store, &ns, &format!("{primary}-{role}"), "Running", None);
         merge(
             store,
             "clusters.postgresql.cnpg.io",
@@ -315,9 +317,9 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
                     &ns,
                     &job,
                     json!({"status": {"active": 0, "failed": 1, "conditions": [
-                    condition("Failed", true, "BackoffLimitExceeded", &format!("Job has reached the specified backoff limit: {why}"))]},
-                    "metadata": {"annotations": {"test.docs/log": format!("{{\"level\":\"error\",\"msg\":\"{why}\"}}")}}}),
+                    condition("Failed", true, "BackoffLimitExceeded", &format!("Job has reached the specified backoff limit: {why}"))]}}),
                 );
+                job_pod(store, &ns, &job, "Failed", Some(&why));
                 merge(
                     store,
                     "clusters.postgresql.cnpg.io",
@@ -341,6 +343,7 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
                     json!({"status": {"active": 0, "succeeded": 1,
                     "conditions": [condition("Complete", true, "", "")]}}),
                 );
+                job_pod(store, &ns, &job, "Succeeded", None);
                 return;
             };
             merge(
@@ -348,9 +351,9 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
                 "jobs.batch",
                 &ns,
                 &job,
-                json!({"status": {"active": 1, "failed": 1},
-                "metadata": {"annotations": {"test.docs/log": format!("{{\"level\":\"error\",\"msg\":\"{reason}\"}}")}}}),
+                json!({"status": {"active": 1, "failed": 1}}),
             );
+            job_pod(store, &ns, &job, "Running", Some(&reason));
             merge(
                 store,
                 "clusters.postgresql.cnpg.io",
@@ -408,6 +411,40 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
             }
         }
         _ => {}
+    }
+}
+
+/// The Pod of a bootstrap Job (`kubectl logs job/<name>` finds it through
+/// the Job's selector): its phase, and an error for its log.
+fn job_pod(store: &mut Store, ns: &str, job: &str, phase: &str, error: Option<&str>) {
+    let (Some(jres), Some(pres)) = (store.resolve("jobs.batch"), store.resolve("pods")) else {
+        return;
+    };
+    let Some(j) = store.get(jres, ns, job).cloned() else {
+        return;
+    };
+    let uid = meta_str(&j, "uid");
+    let name = format!("{job}-{}", &uid[uid.len().saturating_sub(5)..]);
+    let mut log = String::from("{\"level\":\"info\",\"msg\":\"Starting the bootstrap\"}\n");
+    if let Some(e) = error {
+        log.push_str(&format!("{{\"level\":\"error\",\"msg\":\"{e}\"}}\n"));
+    }
+    let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "ownerReferences": [owner(&j)],
+            "labels": {"job-name": job, "batch.kubernetes.io/job-name": job,
+                "cnpg.io/jobRole": j.pointer("/metadata/labels/cnpg.io~1jobRole").cloned().unwrap_or(Value::Null)},
+            "annotations": {"test.docs/log": log}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "bootstrap", "image": "ghcr.io/cloudnative-pg/postgresql"}]},
+        "status": {"phase": phase}});
+    match store.get(pres, ns, &name).cloned() {
+        None => {
+            let _ = store.create(pres, ns, pod, &w());
+        }
+        Some(old) => {
+            pod["metadata"] = old["metadata"].clone();
+            pod["metadata"]["annotations"]["test.docs/log"] = json!(log);
+            let _ = store.update(pres, ns, &name, pod, &w());
+        }
     }
 }
 

@@ -76,6 +76,26 @@ fn recovery_without_a_base_backup_finds_no_target_backup() {
     let j = job(&c, "db-1-full-recovery");
     assert_eq!(j["status"]["failed"], 1);
     assert_eq!(j["status"]["conditions"][0]["type"], "Failed");
+    let dir = tempdir();
+    let log = kubectl_ok(
+        &c,
+        dir.path(),
+        &["logs", "-n", NS, "job/db-1-full-recovery"],
+    );
+    assert!(log.contains("no target backup found"), "{log}");
+    let pods = kubectl_ok(
+        &c,
+        dir.path(),
+        &[
+            "get",
+            "pods",
+            "-n",
+            NS,
+            "-l",
+            "cnpg.io/jobRole=full-recovery",
+        ],
+    );
+    assert!(pods.contains("Failed"), "{pods}");
     assert!(c.lineage("db-v2").is_empty());
 }
 
@@ -107,8 +127,13 @@ fn recovery_into_a_used_lineage_expects_an_empty_archive() {
     assert_eq!(cl["status"]["phase"], SETTING_UP);
     c.wait_ticks(20);
     assert_eq!(phase(&c, "db"), SETTING_UP, "it stays there");
-    let log = job(&c, "db-1-full-recovery")["metadata"]["annotations"]["test.docs/log"].clone();
-    assert!(log.as_str().unwrap().contains("Expected empty archive"));
+    let dir = tempdir();
+    let log = kubectl_ok(
+        &c,
+        dir.path(),
+        &["logs", "-n", NS, "job/db-1-full-recovery"],
+    );
+    assert!(log.contains("Expected empty archive"), "{log}");
 }
 
 #[test]
