@@ -3,17 +3,17 @@
 //! instance's PVCs and Pod, the bootstrap Job (initdb or full-recovery)
 //! with CNPG's failures ("no target backup found", "Expected empty
 //! archive", unrecoverable after a failed recovery Job), WAL archiving to
-//! the bucket, Backups and ScheduledBackups. One `step` per tick; the
-//! durations come from `Speeds`.
+//! the bucket; Backups and ScheduledBackups are in backup.rs. One `step`
+//! per tick; the durations come from `Speeds`.
 
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::objstore::{segment, BaseBackup, Bucket, Contents};
+use super::objstore::{segment, Bucket, Contents};
 use super::store::{meta_str, Store, Write};
-use super::{time, Speeds};
+use super::{backup, time, Speeds};
 
 pub const HEALTHY: &str = "Cluster in healthy state";
 pub const SETTING_UP: &str = "Setting up primary";
@@ -32,7 +32,7 @@ enum Stage {
     Unrecoverable,
 }
 
-struct ClusterSim {
+pub(super) struct ClusterSim {
     stage: Stage,
     since: Instant,
     recovery: bool,
@@ -44,7 +44,7 @@ struct ClusterSim {
     last_wal: Instant,
     /// What the database holds: restored from a backup, or what initdb
     /// made (no tables; plpgsql and the extensions its SQL creates).
-    contents: Contents,
+    pub(super) contents: Contents,
 }
 
 impl ClusterSim {
@@ -57,8 +57,8 @@ impl ClusterSim {
 
 #[derive(Default)]
 pub struct CnpgState {
-    clusters: HashMap<String, ClusterSim>,
-    backups: HashMap<String, Instant>,
+    pub(super) clusters: HashMap<String, ClusterSim>,
+    pub(super) backups: HashMap<String, Instant>,
     deleting: HashMap<String, Instant>,
     /// Tests: the next recovery Jobs fail.
     pub fail_recovery: bool,
@@ -113,17 +113,17 @@ pub fn source(cluster: &Value) -> Option<(String, String)> {
     lineage_of(ext.get("barmanObjectStore"), src)
 }
 
-fn condition(kind: &str, ok: bool, reason: &str, message: &str) -> Value {
+pub(super) fn condition(kind: &str, ok: bool, reason: &str, message: &str) -> Value {
     json!({"type": kind, "status": if ok { "True" } else { "False" }, "reason": reason,
         "message": message, "lastTransitionTime": time::now()})
 }
 
-fn owner(o: &Value) -> Value {
+pub(super) fn owner(o: &Value) -> Value {
     json!({"apiVersion": o["apiVersion"], "kind": o["kind"], "name": meta_str(o, "name"),
         "uid": meta_str(o, "uid"), "controller": true, "blockOwnerDeletion": true})
 }
 
-fn ensure(store: &mut Store, kind: &str, obj: Value) {
+pub(super) fn ensure(store: &mut Store, kind: &str, obj: Value) {
     let Some(res) = store.resolve(kind) else {
         return;
     };
@@ -137,7 +137,7 @@ fn ensure(store: &mut Store, kind: &str, obj: Value) {
 }
 
 /// Merges `patch` into an object (controllers write status this way).
-fn merge(store: &mut Store, kind: &str, ns: &str, name: &str, patch: Value) {
+pub(super) fn merge(store: &mut Store, kind: &str, ns: &str, name: &str, patch: Value) {
     let Some(res) = store.resolve(kind) else {
         return;
     };
@@ -161,8 +161,8 @@ pub fn step(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spe
     for c in &clusters {
         cluster(store, bucket, st, sp, c);
     }
-    backups(store, bucket, st, sp);
-    scheduled(store);
+    backup::backups(store, bucket, st, sp);
+    backup::scheduled(store);
 }
 
 fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Speeds, c: &Value) {
@@ -539,209 +539,4 @@ pub fn switch_wal(
     let seg = segment(sim.timeline, sim.wal);
     bucket.entry(&d, &s).wal.push(seg.clone());
     Some(seg)
-}
-
-fn backups(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Speeds) {
-    let (Some(bres), Some(cres)) = (
-        store.by_kind("postgresql.cnpg.io/v1", "Backup"),
-        store.by_kind("postgresql.cnpg.io/v1", "Cluster"),
-    ) else {
-        return;
-    };
-    let all: Vec<Value> = store.list(bres, None).into_iter().cloned().collect();
-    for b in all {
-        let (ns, name, uid) = (
-            meta_str(&b, "namespace").to_string(),
-            meta_str(&b, "name").to_string(),
-            meta_str(&b, "uid").to_string(),
-        );
-        let phase = b
-            .pointer("/status/phase")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let since = *st.backups.entry(uid.clone()).or_insert_with(Instant::now);
-        let cname = b
-            .pointer("/spec/cluster/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let c = store.get(cres, &ns, &cname).cloned();
-        let healthy = c
-            .as_ref()
-            .is_some_and(|c| c.pointer("/status/phase").and_then(Value::as_str) == Some(HEALTHY));
-        let fail = |store: &mut Store, why: String| {
-            merge(
-                store,
-                "backups.postgresql.cnpg.io",
-                &ns,
-                &name,
-                json!({"status": {"phase": "failed", "error": why, "stoppedAt": time::now()}}),
-            );
-            if c.is_some() {
-                merge(
-                    store,
-                    "clusters.postgresql.cnpg.io",
-                    &ns,
-                    &cname,
-                    json!({"status": {"lastFailedBackup": time::now()}}),
-                );
-            }
-        };
-        match phase.as_str() {
-            "" => {
-                merge(
-                    store,
-                    "backups.postgresql.cnpg.io",
-                    &ns,
-                    &name,
-                    json!({"status": {"phase": "pending"}}),
-                );
-                st.backups.insert(uid, Instant::now());
-            }
-            "pending" if since.elapsed() >= sp.backup_step => {
-                let Some(c) = &c else {
-                    fail(store, format!("unknown cluster {cname}"));
-                    continue;
-                };
-                let Some((dest, server)) = target(c).filter(|_| healthy) else {
-                    let why = if healthy {
-                        "no barmanObjectStore section defined on the target cluster"
-                    } else {
-                        "cannot proceed with the backup as the cluster is not ready"
-                    };
-                    fail(store, why.to_string());
-                    continue;
-                };
-                let start = SystemTime::now();
-                merge(
-                    store,
-                    "backups.postgresql.cnpg.io",
-                    &ns,
-                    &name,
-                    json!({"status": {"phase": "running",
-                    "method": "barmanObjectStore", "startedAt": time::rfc3339(start), "backupId": time::backup_id(start),
-                    "serverName": server, "destinationPath": dest, "instanceID": {"podName": format!("{cname}-1")}}}),
-                );
-                st.backups.insert(uid, Instant::now());
-            }
-            "running" if since.elapsed() >= sp.backup_step => {
-                if st.fail_backups || !healthy {
-                    fail(
-                        store,
-                        "barman-cloud-backup: exit status 1 (simulated)".into(),
-                    );
-                    continue;
-                }
-                let s = |p: &str| {
-                    b.pointer(p)
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
-                };
-                let (dest, server, id) = (
-                    s("/status/destinationPath"),
-                    s("/status/serverName"),
-                    s("/status/backupId"),
-                );
-                let stopped = time::now();
-                let lineage = bucket.entry(&dest, &server);
-                let wal = lineage.wal.last().cloned().unwrap_or_else(|| segment(1, 1));
-                let contents = c
-                    .as_ref()
-                    .and_then(|c| st.clusters.get(meta_str(c, "uid")))
-                    .map(|s| s.contents.clone())
-                    .unwrap_or_default();
-                lineage.base_backups.push(BaseBackup {
-                    id,
-                    time: stopped.clone(),
-                    by: format!("{ns}/{name}"),
-                    contents,
-                });
-                merge(
-                    store,
-                    "backups.postgresql.cnpg.io",
-                    &ns,
-                    &name,
-                    json!({"status": {"phase": "completed",
-                    "stoppedAt": stopped, "beginWal": wal, "endWal": wal}}),
-                );
-                let first = c
-                    .as_ref()
-                    .and_then(|c| c.pointer("/status/firstRecoverabilityPoint"))
-                    .cloned();
-                merge(
-                    store,
-                    "clusters.postgresql.cnpg.io",
-                    &ns,
-                    &cname,
-                    json!({"status": {
-                    "lastSuccessfulBackup": stopped, "firstRecoverabilityPoint": first.unwrap_or(json!(stopped))}}),
-                );
-            }
-            _ => {}
-        }
-    }
-}
-
-fn scheduled(store: &mut Store) {
-    let Some(sres) = store.by_kind("postgresql.cnpg.io/v1", "ScheduledBackup") else {
-        return;
-    };
-    let all: Vec<Value> = store.list(sres, None).into_iter().cloned().collect();
-    for sb in all {
-        if sb.pointer("/status/lastCheckTime").is_some()
-            || sb.pointer("/spec/suspend") == Some(&json!(true))
-        {
-            continue;
-        }
-        let (ns, name) = (
-            meta_str(&sb, "namespace").to_string(),
-            meta_str(&sb, "name").to_string(),
-        );
-        let cname = sb
-            .pointer("/spec/cluster/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let now = SystemTime::now();
-        let mut status = json!({"lastCheckTime": time::rfc3339(now)});
-        if sb.pointer("/spec/immediate") == Some(&json!(true)) {
-            let mut meta = json!({"name": format!("{name}-{}", time::backup_id(now).replace('T', "")), "namespace": ns,
-                "labels": {"cnpg.io/cluster": cname, "cnpg.io/scheduled-backup": name}});
-            match sb
-                .pointer("/spec/backupOwnerReference")
-                .and_then(Value::as_str)
-            {
-                Some("self") => meta["ownerReferences"] = json!([owner(&sb)]),
-                Some("cluster") => {
-                    if let Some(c) = store
-                        .by_kind("postgresql.cnpg.io/v1", "Cluster")
-                        .and_then(|r| store.get(r, &ns, &cname))
-                    {
-                        meta["ownerReferences"] = json!([owner(c)]);
-                    }
-                }
-                _ => {}
-            }
-            let method = sb
-                .pointer("/spec/method")
-                .cloned()
-                .unwrap_or(json!("barmanObjectStore"));
-            ensure(
-                store,
-                "backups.postgresql.cnpg.io",
-                json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Backup",
-                "metadata": meta, "spec": {"cluster": {"name": cname}, "method": method}}),
-            );
-            status["lastScheduleTime"] = json!(time::rfc3339(now));
-        }
-        merge(
-            store,
-            "scheduledbackups.postgresql.cnpg.io",
-            &ns,
-            &name,
-            json!({"status": status}),
-        );
-    }
 }

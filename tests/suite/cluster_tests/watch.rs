@@ -248,9 +248,11 @@ fn kubectl_waits_for_a_condition_and_for_garbage_collection() {
     );
     assert!(c.list("pvc", Some(NS)).is_empty());
     // The bootstrap Job's Pod goes one level later (Cluster → Job → Pod).
-    c.wait_until("the cascade to reach the pods", Duration::from_secs(10), |c| {
-        c.list("pods", Some(NS)).is_empty().then_some(())
-    });
+    c.wait_until(
+        "the cascade to reach the pods",
+        Duration::from_secs(10),
+        |c| c.list("pods", Some(NS)).is_empty().then_some(()),
+    );
 }
 
 type Events =
