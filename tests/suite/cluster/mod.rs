@@ -1,46 +1,54 @@
 //! # A Kubernetes-compatible test API server, with simulated controllers
 //!
-//! Real HTTP on 127.0.0.1 (an ephemeral port), real JSON, the paths,
-//! status objects and watch streams that kube-rs 5 and kubectl 1.32 use,
-//! so that `docs run` and `kubectl` can be tested end to end without a
-//! cluster. Self-contained (only the `docs` library and crates), so the
-//! same files serve the test suite (`mod cluster;`) and the benchmark
-//! server `examples/test-cluster.rs`.
+//! Real HTTPS on 127.0.0.1 (an ephemeral port, a fixed test CA: client-go
+//! sends a bearer token only over TLS; `Options::tls = false` gives plain
+//! HTTP), real JSON, the paths, status objects and watch streams that
+//! kube-rs 5 and kubectl 1.32 use, so that `docs run` and `kubectl` can be
+//! tested end to end without a cluster. Self-contained (only the `docs`
+//! library and crates), so the same files serve the test suite
+//! (`mod cluster;`) and the benchmark server `examples/test-cluster.rs`.
 //!
 //! Implemented:
 //! - discovery: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/{g}`,
 //!   `/apis/{g}/{v}` and aggregated discovery (apidiscovery.k8s.io/v2),
-//!   built from the CRDs given (the repository's `crds/`) and the built-in
-//!   kinds Namespace, Secret, ConfigMap, PersistentVolumeClaim, Pod,
-//!   batch/v1 Job, coordination.k8s.io/v1 Lease and
-//!   CustomResourceDefinition (the CRDs themselves are served);
+//!   built from the CRDs given (the repository's `crds/`: names, short
+//!   names, categories, status subresource, printer columns) and the
+//!   built-in kinds Namespace, Secret, ConfigMap, PersistentVolumeClaim,
+//!   Pod, batch/v1 Job, coordination.k8s.io/v1 Lease and
+//!   CustomResourceDefinition (the CRDs themselves are served); a minimal
+//!   `/openapi/v3` that tells kubectl the server validates fields;
 //! - bearer-token authentication (401 otherwise), a kubeconfig writer
 //!   (context `test`, and `other` pointing at an unused port);
-//! - GET, LIST (label and field selectors, limit/continue), WATCH (see
-//!   watch.rs), POST, PUT, PATCH (merge, JSON, strategic as merge,
-//!   server-side apply with managers, conflicts and force), DELETE
-//!   (options in body or query: dryRun, propagationPolicy, preconditions)
-//!   and DELETE of a collection; `dryRun=All` everywhere; the status
-//!   subresource where the kind has one; resourceVersion, uid,
+//! - GET, LIST (label and field selectors, limit/continue, Table for
+//!   `kubectl get`), WATCH (watch.rs), POST, PUT, PATCH (merge, JSON,
+//!   strategic as merge, server-side apply with managers, conflicts and
+//!   force), DELETE (options in body or query: dryRun, propagationPolicy,
+//!   preconditions) and DELETE of a collection; `dryRun=All` everywhere;
+//!   the status subresource where the kind has one; resourceVersion, uid,
 //!   creationTimestamp, generation; finalizers and deletionTimestamp;
 //!   owner-reference garbage collection after a delay (Orphan keeps);
-//! - validation with the checker's schema code (422 Invalid);
+//!   `pods/log`, and `pods/exec` over websockets (exec.rs);
+//! - validation with the checker's schema code (422 Invalid; unknown
+//!   fields are a 400 strict decoding error with fieldValidation=Strict);
 //! - errors as `Status` objects (AlreadyExists, NotFound, Conflict,
 //!   Invalid, Forbidden, Unauthorized, Expired, BadRequest);
-//! - faults switched on at run time: 403, 500s, latency (the effect is
-//!   stored before the delay), refused connections, dropped watches,
-//!   410 on the next watch or after compacting the history;
+//! - faults switched on at run time (control.rs): 403, 500s, latency (the
+//!   effect is stored before the delay), refused connections, dropped
+//!   watches, 410 on the next watch or after compacting the history;
 //! - a request log to assert on (what was sent, dry-run or not);
-//! - simulated CloudNativePG (cnpg.rs), Argo CD (argocd.rs) and the
-//!   object-storage bucket they share (objstore.rs).
+//! - simulated CloudNativePG (cnpg.rs, backup.rs), Argo CD (argocd.rs)
+//!   and the object-storage bucket they share (objstore.rs).
 //!
-//! Not implemented: TLS, authorization beyond the fault rules, OpenAPI
-//! documents (`/openapi/*` is 404, so kubectl validates on the server),
-//! server-side Table printing, protobuf, version conversion (all versions
-//! of a kind serve the same object), defaulting, CEL rules, foreground
-//! deletion (treated as background), list merge keys in patches, graceful
-//! pod deletion, scheduled (cron) backups, Helm sources; `pods/exec`
-//! speaks websockets only (no SPDY) and the pods answer only `psql`.
+//! Not implemented: client certificates, authorization beyond the fault
+//! rules, OpenAPI schemas, protobuf request bodies (kubectl's typed
+//! commands such as `kubectl create namespace` or `create secret` send
+//! protobuf and get 415; `kubectl create -f` works), version conversion
+//! (all versions of a kind serve the same object), defaulting, pruning of
+//! unknown fields, CEL rules, foreground deletion (treated as background),
+//! list merge keys in patches, `managedFields` in objects (ownership is
+//! kept aside), graceful pod deletion, scheduled (cron) backups, Helm
+//! sources, sync waves; `pods/exec` speaks websockets only (no SPDY) and
+//! the simulated pods answer only `psql`.
 
 #![allow(dead_code)]
 
