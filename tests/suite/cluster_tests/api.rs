@@ -850,3 +850,45 @@ fn bad_requests_get_a_400_status_not_a_panic() {
     ));
     assert!(r.contains("v1.32"), "{r}");
 }
+
+#[test]
+fn delete_options_may_come_in_the_query_string() {
+    use std::io::{Read, Write};
+    let c = TestCluster::start_with(Options {
+        tls: false,
+        ..Options::default()
+    });
+    let send = |method: &str, path: &str| {
+        let mut s = std::net::TcpStream::connect(c.addr()).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let req = format!("{method} {path} HTTP/1.1\r\nAuthorization: Bearer {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", c.token());
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    let owner = c.create(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "o", "namespace": "default"}})).unwrap();
+    c.create(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d", "namespace": "default",
+        "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": owner["metadata"]["uid"]}]}})).unwrap();
+    let r = send(
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps/o?dryRun=All",
+    );
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(c.get("cm", "default", "o").is_some());
+    assert_eq!(c.requests().last().map(|r| r.dry_run()), Some(true));
+    let r = send(
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps/o?&propagationPolicy=Orphan",
+    );
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(c.get("cm", "default", "o").is_none());
+    let d = c.get("cm", "default", "d").expect("the dependent is kept");
+    assert!(d.pointer("/metadata/ownerReferences").is_none());
+    let r = send("DELETE", "/api/v1/namespaces/default/configmaps/o");
+    assert!(
+        r.starts_with("HTTP/1.1 404") && r.contains("\"reason\":\"NotFound\""),
+        "{r}"
+    );
+}
