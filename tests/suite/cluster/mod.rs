@@ -40,9 +40,10 @@
 //!   and the object-storage bucket they share (objstore.rs).
 //!
 //! Not implemented: client certificates, authorization beyond the fault
-//! rules, OpenAPI schemas, protobuf request bodies (kubectl's typed
-//! commands such as `kubectl create namespace` or `create secret` send
-//! protobuf and get 415; `kubectl create -f` works), version conversion
+//! rules, OpenAPI schemas, protobuf request bodies beyond Namespace,
+//! Secret and ConfigMap (what `kubectl create namespace|secret|configmap`
+//! send; other typed commands get 415, `kubectl create -f` works),
+//! version conversion
 //! (all versions of a kind serve the same object), defaulting, pruning of
 //! unknown fields, CEL rules, foreground deletion (treated as background),
 //! list merge keys in patches, `managedFields` in objects (ownership is
@@ -66,6 +67,7 @@ mod http;
 mod log;
 mod objstore;
 mod patch;
+mod protobuf;
 mod resources;
 mod select;
 mod status;

@@ -21,11 +21,13 @@ use super::{table, watch, Shared};
 fn body_json(req: &Request) -> Result<Value, ApiError> {
     let ct = req.header("Content-Type").unwrap_or("application/json");
     if ct.contains("protobuf") {
-        return Err(ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format ({ct}); this test server reads JSON and YAML only"),
-        ));
+        return super::protobuf::decode(&req.body).ok_or_else(|| {
+            ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!("the body of the request was in an unknown format ({ct}); this test server reads JSON, YAML, and protobuf for Namespace, Secret and ConfigMap only"),
+            )
+        });
     }
     if ct.contains("yaml") {
         return patch::parse_apply(&req.body);

@@ -892,3 +892,71 @@ fn delete_options_may_come_in_the_query_string() {
         "{r}"
     );
 }
+
+#[test]
+fn kubectl_typed_create_commands_send_protobuf_that_is_understood() {
+    let c = server();
+    let dir = tempdir();
+    kubectl_ok(&c, dir.path(), &["create", "namespace", "extra"]);
+    kubectl_ok(
+        &c,
+        dir.path(),
+        &[
+            "create",
+            "secret",
+            "generic",
+            "s3",
+            "-n",
+            "extra",
+            "--from-literal=AWS_ACCESS_KEY_ID=abc",
+        ],
+    );
+    kubectl_ok(
+        &c,
+        dir.path(),
+        &[
+            "create",
+            "configmap",
+            "cm",
+            "-n",
+            "extra",
+            "--from-literal=k=v",
+        ],
+    );
+    let posts: Vec<_> = c
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert!(
+        posts
+            .iter()
+            .all(|r| r.content_type == "application/vnd.kubernetes.protobuf"),
+        "{posts:#?}"
+    );
+    let s = c.get("secret", "extra", "s3").unwrap();
+    assert_eq!(
+        (s["data"]["AWS_ACCESS_KEY_ID"].as_str(), s["type"].as_str()),
+        (Some("YWJj"), Some("Opaque"))
+    );
+    assert!(s["metadata"].get("generateName").is_none());
+    assert_eq!(
+        c.get("cm", "extra", "cm").unwrap()["data"],
+        json!({"k": "v"})
+    );
+    assert_eq!(
+        c.get("ns", "", "extra").unwrap()["status"]["phase"],
+        "Active"
+    );
+    // A kind it cannot read is a clear 415.
+    let out = kubectl(
+        &c,
+        dir.path(),
+        &["create", "job", "j", "--image=busybox", "-n", "extra"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("protobuf for Namespace, Secret and ConfigMap only"),
+        "{err}"
+    );
+}
