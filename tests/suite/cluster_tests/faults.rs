@@ -19,7 +19,7 @@ fn a_slow_answer_is_applied_when_the_request_arrives() {
     let out = kubectl_stdin(
         &c,
         dir.path(),
-        &["create", "--request-timeout=1s", "-f", "-"],
+        &["create", "--request-timeout=2s", "-f", "-"],
         manifest,
     );
     assert!(!out.status.success(), "the client gave up waiting");

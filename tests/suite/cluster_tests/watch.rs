@@ -53,7 +53,9 @@ async fn watch_streams_events_in_order_with_bookmarks() {
     cms.delete("a", &DeleteParams::default()).await.unwrap();
     let mut seen = Vec::new();
     let mut last_rv = 0u64;
-    while seen.len() < 4 {
+    // Until a bookmark follows the deletion (bookmarks come after 50 ms of
+    // silence, so under load one may also come between the events).
+    while seen.last() != Some(&"BOOKMARK") || !seen.contains(&"DELETED") {
         let e = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
             .await
             .expect("an event in time")
@@ -78,7 +80,8 @@ async fn watch_streams_events_in_order_with_bookmarks() {
         }
         seen.push(kind);
     }
-    assert_eq!(seen, ["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]);
+    let changes: Vec<&str> = seen.iter().copied().filter(|k| *k != "BOOKMARK").collect();
+    assert_eq!(changes, ["ADDED", "MODIFIED", "DELETED"]);
 }
 
 #[tokio::test]
@@ -155,11 +158,20 @@ async fn the_watcher_reconnects_and_relists_after_410() {
         .count();
     c.expire_next_watch();
     c.drop_watches();
+    // The watcher reconnects, gets 410 Expired, and starts over (Init).
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("watcher event in time")
+            .expect("stream");
+        if matches!(e, Ok(watcher::Event::Init)) {
+            break;
+        }
+    }
     cms.create(&PostParams::default(), &cm("third", json!({})))
         .await
         .unwrap();
-    let inits = next_named(&mut events, "third").await;
-    assert_eq!(inits, 1, "a new initial list after 410");
+    next_named(&mut events, "third").await;
     let lists_after = c
         .requests()
         .iter()
