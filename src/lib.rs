@@ -21,10 +21,10 @@ pub mod cli;
 pub(crate) mod cluster;
 pub mod cmd;
 pub(crate) mod cnpg;
-pub(crate) mod code;
+pub mod code;
 pub(crate) mod config;
 pub(crate) mod content;
-pub(crate) mod diagnostic;
+pub mod diagnostic;
 pub(crate) mod diff;
 pub mod error;
 #[cfg(test)]

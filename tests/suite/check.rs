@@ -557,11 +557,14 @@ fn bad_selectors_and_malformed_manifests() {
 
 #[test]
 fn crds_from_the_cluster_validate_like_crd_files() {
-    use crate::common::apiserver::{ApiServer, Mode};
+    use crate::cluster::{Options, TestCluster};
     let repo = Repo::copy_of_project("check-cluster");
     // Only the cluster's CRDs, not the repository's files.
     edit(&repo, "docs.toml", "crds = [\"crds\"]", "");
-    let server = ApiServer::start(std::path::Path::new(&crds()), Mode::Serve);
+    let server = TestCluster::start_with(Options {
+        crds: crds().into(),
+        ..Options::default()
+    });
     let kubeconfig = server.kubeconfig(&repo.root);
     let kc = kubeconfig.to_str().unwrap();
     let run = repo.docs(&[
@@ -617,9 +620,13 @@ fn crds_from_the_cluster_validate_like_crd_files() {
 
 #[test]
 fn crds_from_a_cluster_that_refuses_or_is_gone() {
-    use crate::common::apiserver::{ApiServer, Mode};
+    use crate::cluster::{Options, TestCluster};
     let repo = Repo::small("check-cluster-rbac");
-    let server = ApiServer::start(std::path::Path::new(&crds()), Mode::Forbidden);
+    let server = TestCluster::start_with(Options {
+        crds: crds().into(),
+        ..Options::default()
+    });
+    server.forbid("list", "customresourcedefinitions");
     let kubeconfig = server.kubeconfig(&repo.root);
     let run = repo.docs(&[
         "check",

@@ -3,12 +3,14 @@
 //! Each module drives the real `docs` binary against real files, a real
 //! HTTP server or the suite's Kubernetes-compatible API server.
 
+mod cluster;
 mod common;
 
 mod bad_input;
 mod browser;
 mod build;
 mod check;
+mod cluster_tests;
 mod layers;
 mod manifests;
 mod serve;

@@ -177,6 +177,5 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-pub mod apiserver;
 pub mod serve;
 pub mod webdriver;
