@@ -915,11 +915,18 @@ async fn preflight_secrets(
             }
         }
     }
+    let public: String = std::iter::once(p.page.body.as_str())
+        .chain(p.runbook.steps.iter().map(|s| s.text.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut names = Vec::new();
     for (name, ns, number, step) in &wanted {
         match session.secret(ns, name).await {
             Ok(Some(secret)) => {
-                redactor.lock().expect("redactor").add_secret_object(&secret);
+                redactor
+                    .lock()
+                    .expect("redactor")
+                    .add_secret_object(&secret, &public);
                 names.push(format!("{ns}/{name}"));
             }
             Ok(None) => {

@@ -36,21 +36,28 @@ impl Redactor {
             .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     }
 
-    /// Adds the values of a Secret's `data` (base64) and `stringData`.
-    pub fn add_secret_object(&mut self, secret: &serde_json::Value) {
+    /// Adds the values of a Secret's `data` (base64) and `stringData`,
+    /// except those that `public` (the runbook as rendered: what anyone
+    /// with the repository reads) already shows — a database owner named
+    /// in the manifests is no secret, and masking every mention of it
+    /// would garble the output.
+    pub fn add_secret_object(&mut self, secret: &serde_json::Value, public: &str) {
+        let mut values: Vec<String> = Vec::new();
         if let Some(data) = secret.get("data").and_then(|d| d.as_object()) {
             for v in data.values().filter_map(|v| v.as_str()) {
                 if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(v) {
                     if let Ok(text) = String::from_utf8(bytes) {
-                        self.add(&text);
+                        values.push(text);
                     }
                 }
-                self.add(v);
             }
         }
         if let Some(data) = secret.get("stringData").and_then(|d| d.as_object()) {
-            for v in data.values().filter_map(|v| v.as_str()) {
-                self.add(v);
+            values.extend(data.values().filter_map(|v| v.as_str()).map(str::to_string));
+        }
+        for v in values {
+            if !public.contains(v.trim_end_matches(['\n', '\r'])) {
+                self.add(&v);
             }
         }
     }
@@ -88,10 +95,20 @@ mod tests {
     #[test]
     fn secret_objects_give_decoded_and_encoded_values() {
         let mut r = Redactor::default();
-        r.add_secret_object(&serde_json::json!({
-            "data": {"AWS_SECRET_ACCESS_KEY": base64::engine::general_purpose::STANDARD.encode("wJalrXUtnFEMI")},
-            "stringData": {"password": "hunter22"}
-        }));
-        assert_eq!(r.apply("wJalrXUtnFEMI hunter22"), "[redacted] [redacted]");
+        r.add_secret_object(
+            &serde_json::json!({
+                "data": {
+                    "AWS_SECRET_ACCESS_KEY": base64::engine::general_purpose::STANDARD.encode("wJalrXUtnFEMI"),
+                    "username": base64::engine::general_purpose::STANDARD.encode("immich"),
+                },
+                "stringData": {"password": "hunter22"}
+            }),
+            "owner: immich",
+        );
+        assert_eq!(
+            r.apply("wJalrXUtnFEMI hunter22 immich"),
+            "[redacted] [redacted] immich",
+            "a value the repository shows is public"
+        );
     }
 }

@@ -13,4 +13,5 @@ mod check;
 mod cluster_tests;
 mod layers;
 mod manifests;
+mod run;
 mod serve;
