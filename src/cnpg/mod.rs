@@ -2,6 +2,7 @@
 //! runbook: serverName lineages, schedules ([`cron`]) and the recovery
 //! Cluster derived from a Cluster manifest.
 
+pub mod comment;
 pub mod cron;
 
 use serde_yaml::{Mapping, Value};
