@@ -454,3 +454,185 @@ fn every_application_retries_failed_syncs() {
         assert!(retry["backoff"]["maxDuration"].is_string(), "{}", app.path);
     }
 }
+
+/// A runbook step as the built site shows it, which is the text `docs run`
+/// executes (both come from the same expansion of the page).
+#[derive(Debug)]
+struct Shown {
+    name: String,
+    action: String,
+    text: String,
+}
+
+fn runbook_steps(page: &str) -> Vec<Shown> {
+    let repo = Repo::copy_of_project(&format!("steps-{page}"));
+    repo.docs(&["build"]).ok();
+    let html = repo.read(&format!("public/{page}.html"));
+    let between = |s: &str, from: &str, to: &str| -> String {
+        let start = s.find(from).unwrap_or_else(|| panic!("{from}")) + from.len();
+        let end = s[start..].find(to).unwrap() + start;
+        s[start..end].to_string()
+    };
+    html.split("<figure class=\"code step\"")
+        .skip(1)
+        .map(|fig| {
+            let code = between(fig, "<pre><code", "</code></pre>");
+            let code = &code[code.find('>').unwrap() + 1..];
+            let mut text = String::new();
+            let mut in_tag = false;
+            for c in code.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' if in_tag => in_tag = false,
+                    c if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            let text = text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            Shown {
+                name: between(fig, "<span class=\"step-name\">", "<"),
+                action: between(fig, "<span class=\"step-action\">", "<"),
+                text,
+            }
+        })
+        .collect()
+}
+
+fn step<'a>(steps: &'a [Shown], name: &str) -> (usize, &'a Shown, serde_yaml::Value) {
+    let i = steps
+        .iter()
+        .position(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no step {name}: {steps:#?}"));
+    let yaml = serde_yaml::from_str(&steps[i].text).unwrap_or(serde_yaml::Value::Null);
+    (i, &steps[i], yaml)
+}
+
+/// The disaster recovery runbook: the API answers what it can (kube
+/// steps), Argo CD is paused before the delete, the recovery Cluster is
+/// POSTed, a failed restore is reported at once, the manual Backup is
+/// listed like the scheduled ones, and the resume cannot race Argo CD's
+/// cache of the branch.
+#[test]
+fn the_disaster_recovery_runbook_in_order() {
+    let steps = runbook_steps("cnpg-disaster-recovery");
+    let idx = index();
+    let cluster = doc(&idx, "infrastructure/database/cnpg/immich/cluster.yaml");
+    let name = cluster["metadata"]["name"].as_str().unwrap();
+
+    let (list, s, y) = step(&steps, "list-backups");
+    assert_eq!(s.action, "assert");
+    assert_eq!(y["selector"], format!("cnpg.io/cluster={name}").as_str());
+    assert_eq!(y["min"], 1);
+    assert_eq!(y["assert"][0]["equals"], "completed");
+    let (store, s, _) = step(&steps, "list-object-store");
+    assert!(s.text.contains("barman-cloud-backup-list") && list < store);
+
+    let (archive, s, _) = step(&steps, "archive-last-wal");
+    assert!(s.text.contains("pg_switch_wal()") && s.text.contains("pg_stat_archiver"));
+    let (pause, s, y) = step(&steps, "pause-argocd");
+    assert_eq!(s.action, "patch");
+    assert_eq!(
+        y["metadata"]["annotations"]["argocd.argoproj.io/skip-reconcile"],
+        "true"
+    );
+    let (delete, s, _) = step(&steps, "delete-cluster");
+    assert_eq!(s.action, "delete");
+    assert!(
+        archive < pause && pause < delete,
+        "archive, pause, then delete"
+    );
+
+    let (pvcs, s, y) = step(&steps, "wait-old-pvcs");
+    assert_eq!(
+        (s.action.as_str(), y["for"].as_str()),
+        ("wait", Some("delete"))
+    );
+    assert_eq!(y["kind"], "PersistentVolumeClaim");
+    assert_eq!(y["selector"], format!("cnpg.io/cluster={name}").as_str());
+    let (create, s, y) = step(&steps, "create-recovery-cluster");
+    assert_eq!(s.action, "create", "POST, never apply");
+    assert!(y["spec"]["bootstrap"]["recovery"].is_mapping());
+    assert!(delete < pvcs && pvcs < create);
+
+    let (_, _, y) = step(&steps, "wait-ready");
+    assert_eq!(y["for"], "condition=Ready");
+    assert_eq!(y["timeout"], "2h");
+    let fail_if = y["fail-if"].as_sequence().unwrap();
+    assert!(fail_if.iter().any(|f| f["path"] == "status.phase"
+        && f["equals"] == "Cluster is unrecoverable and needs manual intervention"));
+    assert!(fail_if.iter().any(|f| f["kind"] == "Job"
+        && f["name"] == format!("{name}-1-full-recovery").as_str()
+        && f["path"] == "status.conditions[type=Failed].status"
+        && f["equals"] == "True"));
+
+    // The manual Backup carries the label the listings select on: CNPG
+    // labels only the Backups a ScheduledBackup creates.
+    let (backup, s, y) = step(&steps, "backup-new-lineage");
+    assert_eq!(s.action, "create");
+    assert_eq!(y["metadata"]["labels"]["cnpg.io/cluster"], name);
+    assert_eq!(y["spec"]["cluster"]["name"], name);
+
+    let (commit, s, _) = step(&steps, "commit-lineage");
+    assert!(s.text.contains("git push") && backup < commit);
+    let (resume, s, y) = step(&steps, "resume-argocd");
+    assert_eq!(s.action, "patch");
+    let annotations = &y["metadata"]["annotations"];
+    assert!(annotations["argocd.argoproj.io/skip-reconcile"].is_null());
+    assert_eq!(
+        annotations["argocd.argoproj.io/refresh"], "hard",
+        "the pause is lifted with a hard refresh, in one change"
+    );
+    let (revision, s, _) = step(&steps, "wait-argocd-revision");
+    assert!(s.text.contains("git rev-parse HEAD"));
+    assert!(s
+        .text
+        .contains("--for=jsonpath='{.status.sync.revision}'=\"$rev\""));
+    let (synced, _, y) = step(&steps, "wait-argocd-synced");
+    assert_eq!(y["for"], "jsonpath={.status.sync.status}=Synced");
+    assert!(commit < resume && resume < revision && revision < synced);
+}
+
+/// The point-in-time runbook restores beside the live Cluster: nothing of
+/// it is deleted or paused, and the side Cluster has no backup section.
+#[test]
+fn the_point_in_time_runbook_leaves_the_live_cluster_alone() {
+    let steps = runbook_steps("cnpg-point-in-time-recovery");
+    let idx = index();
+    let cluster = doc(&idx, "infrastructure/database/cnpg/immich/cluster.yaml");
+    let live = cluster["metadata"]["name"].as_str().unwrap();
+    let (_, s, y) = step(&steps, "create-side-cluster");
+    assert_eq!(s.action, "create");
+    let side = y["metadata"]["name"].as_str().unwrap();
+    assert_ne!(side, live);
+    assert!(y["spec"].get("backup").is_none(), "{}", s.text);
+    assert_eq!(
+        y["spec"]["bootstrap"]["recovery"]["recoveryTarget"]["targetTime"], "<target_time>",
+        "the site shows the variable; docs run fills it"
+    );
+    assert_eq!(
+        y["spec"]["externalClusters"][0]["barmanObjectStore"]["serverName"],
+        cluster["spec"]["backup"]["barmanObjectStore"]["serverName"]
+    );
+    for s in &steps {
+        let y: serde_yaml::Value = serde_yaml::from_str(&s.text).unwrap_or_default();
+        assert_ne!(
+            y["kind"], "Application",
+            "Argo CD is not touched: {}",
+            s.name
+        );
+        if matches!(s.action.as_str(), "delete" | "patch" | "apply") {
+            assert_eq!(
+                y["metadata"]["name"], side,
+                "{} touches only the side Cluster",
+                s.name
+            );
+        }
+    }
+    let (_, _, y) = step(&steps, "wait-side-ready");
+    assert!(y["fail-if"][1]["name"] == format!("{side}-1-full-recovery").as_str());
+}
