@@ -426,10 +426,18 @@ pub fn kustomizations(
         }
         for path in idx.sources.keys() {
             let (pdir, file) = path.rsplit_once('/').unwrap_or(("", path));
+            // Only Kubernetes objects can be forgotten: a CI workflow, a
+            // Taskfile or Helm values beside a kustomization are not.
+            let objects = || {
+                idx.docs
+                    .iter()
+                    .any(|m| &m.path == path && m.role == crate::manifests::Role::Object)
+            };
             if pdir == k.dir
                 && path != &k.manifest.path
                 && !used.contains(path)
                 && !file.starts_with("kustomization.")
+                && objects()
             {
                 out.push(Diagnostic::warning(
                     Code::KustomizationUnlisted,

@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod build;
 mod check;
+mod foreign;
 mod layers;
 mod manifests;
 mod serve;
