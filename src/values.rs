@@ -18,6 +18,8 @@
 //! - `| cron_words`: a CloudNativePG schedule in words;
 //! - `| cnpg_recovery`: the Cluster to create for a disaster recovery,
 //!   derived from a Cluster manifest (see [`crate::cnpg::recovery_cluster`]);
+//!   `| cnpg_recovery(name=vars.new_name, target_time=vars.target_time)`
+//!   for a point-in-time recovery beside the live Cluster;
 //! - `| to_yaml`: a value as a YAML document;
 //! - `| by_sync_wave`: Argo CD Applications that have a
 //!   `argocd.argoproj.io/sync-wave` annotation, in wave order, then by name.
@@ -104,11 +106,16 @@ impl Values {
         );
         env.add_filter(
             "cnpg_recovery",
-            |cluster: Value| -> Result<Value, minijinja::Error> {
+            |cluster: Value, kwargs: Kwargs| -> Result<Value, minijinja::Error> {
+                let opts = crate::cnpg::RecoveryOptions {
+                    name: kwargs.get("name")?,
+                    target_time: kwargs.get("target_time")?,
+                };
+                kwargs.assert_all_used()?;
                 let yaml: serde_yaml::Value = serde_yaml::to_value(&cluster).map_err(|e| {
                     minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string())
                 })?;
-                crate::cnpg::recovery_cluster(&yaml)
+                crate::cnpg::recovery_cluster(&yaml, &opts)
                     .map(|v| Value::from(Serde(v)))
                     .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
             },
@@ -383,6 +390,43 @@ mod tests {
             "generated YAML maps to its expression"
         );
         assert_eq!(out.source_line(2), 3, "the blank line after the heading");
+    }
+
+    #[test]
+    fn cnpg_recovery_takes_runbook_variables() {
+        let body = "---\ntitle: T\nrunbook: true\nvariables:\n  new_name:\n    description: d\n    default: db-pitr\n  target_time:\n    description: t\n---\n```yaml {template}\n{{ manifest(\"db/cluster.yaml\") | cnpg_recovery(name=vars.new_name, target_time=vars.target_time) | to_yaml }}\n```\n";
+        let p = crate::content::parse_page(body.as_bytes().to_vec(), "p.md", "content/p.md".into())
+            .unwrap();
+        let v = values();
+        // The site shows the default name and the unset time as `<target_time>`.
+        let shown = v.expand(&p).unwrap().text.into_owned();
+        assert!(shown.contains("name: db-pitr"), "{shown}");
+        assert!(shown.contains("targetTime: <target_time>"), "{shown}");
+        assert!(
+            !shown.contains("backup:"),
+            "a side cluster has no backup: {shown}"
+        );
+        // `docs run --var` values are checked.
+        let mut vars = BTreeMap::new();
+        vars.insert("new_name".to_string(), "db-pitr".to_string());
+        vars.insert("target_time".to_string(), "2026-11-24 03:00".to_string());
+        let err = v.expand_with(&p, &vars).unwrap_err();
+        assert!(err.message.contains("not a timestamp"), "{err}");
+        vars.insert(
+            "target_time".to_string(),
+            "2026-11-24T03:00:00Z".to_string(),
+        );
+        let run = v.expand_with(&p, &vars).unwrap().text.into_owned();
+        assert!(
+            run.contains("targetTime: 2026-11-24T03:00:00Z")
+                || run.contains("targetTime: '2026-11-24T03:00:00Z'"),
+            "{run}"
+        );
+        // An unknown keyword is an error, not ignored.
+        let bad = body.replace("target_time=vars", "target=vars");
+        let p =
+            crate::content::parse_page(bad.into_bytes(), "p.md", "content/p.md".into()).unwrap();
+        assert!(v.expand(&p).is_err());
     }
 
     #[test]

@@ -218,6 +218,13 @@ fn check_identity(cx: &mut Ctx, block: &CodeBlock, obj: &Node) {
     let ns = obj.str_at(&["metadata", "namespace"]);
     let found: Vec<&Manifest> = cx.manifests.by_identity(kind, name, ns).collect();
     match found.as_slice() {
+        [m] if ns.is_some() && m.node.at(&["metadata", "namespace"]).is_none() => {
+            // The namespace comes from the kustomization that lists the
+            // file (`by_identity` matched on it): the block shows the
+            // object as applied, which is not drift.
+            let shown = without_namespace(obj);
+            report_drift(cx, block, &shown, m, &m.node, Compare::Excerpt, false)
+        }
         [m] => report_drift(cx, block, obj, m, &m.node, Compare::Excerpt, false),
         [] => cx.out.push(
             Diagnostic::error(
@@ -237,6 +244,21 @@ fn check_identity(cx: &mut Ctx, block: &CodeBlock, obj: &Node) {
             ),
         )),
     }
+}
+
+/// The object without `metadata.namespace`.
+fn without_namespace(obj: &Node) -> Node {
+    let mut out = obj.clone();
+    if let crate::yaml::Value::Map(pairs) = &mut out.value {
+        for (k, v) in pairs.iter_mut() {
+            if k.as_str() == Some("metadata") {
+                if let crate::yaml::Value::Map(meta) = &mut v.value {
+                    meta.retain(|(mk, _)| mk.as_str() != Some("namespace"));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn report_drift(

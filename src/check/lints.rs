@@ -185,6 +185,63 @@ pub fn cnpg_barman_deprecated(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The commented-out recovery section of a Cluster manifest reads the
+/// lineage backups go to now: its restore source `serverName` is the live
+/// `spec.backup.barmanObjectStore.serverName`.
+pub fn cnpg_recovery_comment(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
+    for (path, text) in &idx.sources {
+        let docs: Vec<&Manifest> = idx.docs.iter().filter(|m| &m.path == path).collect();
+        if !docs.iter().any(|m| is_cnpg(m, "Cluster")) {
+            continue;
+        }
+        for block in crate::cnpg::comment::commented_blocks(text) {
+            let Some(cluster) = owner(text, &docs, block.first_line) else {
+                continue;
+            };
+            if !is_cnpg(cluster, "Cluster") {
+                continue;
+            }
+            let Some(live) =
+                cluster
+                    .node
+                    .at(&["spec", "backup", "barmanObjectStore", "serverName"])
+            else {
+                continue;
+            };
+            let live_name = live.as_str().unwrap_or_default();
+            for src in crate::cnpg::comment::recovery_server_names(&block.root) {
+                let name = src.as_str().unwrap_or_default();
+                if name == live_name {
+                    continue;
+                }
+                out.push(
+                    Diagnostic::error(
+                        Code::CnpgRecoveryComment,
+                        cluster.location(src),
+                        format!("the commented recovery section restores from `{name}`, but the backups of Cluster `{}` go to `{live_name}`", cluster.name().unwrap_or("?")),
+                    )
+                    .with_related(cluster.location(live), "where backups go now")
+                    .with_note(format!("the next recovery must read the live lineage: set the commented serverName to `{live_name}`")),
+                );
+            }
+        }
+    }
+}
+
+/// The document of a file that a line belongs to: the first one after the
+/// last `---` above the line.
+fn owner<'a>(text: &str, docs: &[&'a Manifest], line: usize) -> Option<&'a Manifest> {
+    let separator = text
+        .lines()
+        .take(line.saturating_sub(1))
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("---"))
+        .map(|(i, _)| i + 1)
+        .last()
+        .unwrap_or(0);
+    docs.iter().copied().find(|m| m.line > separator)
+}
+
 /// Placeholders a new user must replace, listed as notes.
 pub fn placeholders(idx: &ManifestIndex, out: &mut Vec<Diagnostic>) {
     for m in idx.objects() {
@@ -373,10 +430,18 @@ pub fn kustomizations(
         }
         for path in idx.sources.keys() {
             let (pdir, file) = path.rsplit_once('/').unwrap_or(("", path));
+            // Only Kubernetes objects can be forgotten: a CI workflow, a
+            // Taskfile or Helm values beside a kustomization are not.
+            let objects = || {
+                idx.docs
+                    .iter()
+                    .any(|m| &m.path == path && m.role == crate::manifests::Role::Object)
+            };
             if pdir == k.dir
                 && path != &k.manifest.path
                 && !used.contains(path)
                 && !file.starts_with("kustomization.")
+                && objects()
             {
                 out.push(Diagnostic::warning(
                     Code::KustomizationUnlisted,
@@ -385,5 +450,88 @@ pub fn kustomizations(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(files: &[(&str, &str)]) -> ManifestIndex {
+        let mut idx = ManifestIndex::default();
+        for (rel, text) in files {
+            idx.add_file(rel, format!("manifests/{rel}").into(), text)
+                .unwrap();
+        }
+        idx
+    }
+
+    const CLUSTER: &str = "\
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: db
+spec:
+  # bootstrap:
+  #   recovery:
+  #     source: db-backup
+  # externalClusters:
+  #   - name: db-backup
+  #     barmanObjectStore:
+  #       serverName: db-v1   # restore SOURCE
+  backup:
+    barmanObjectStore:
+      serverName: db-v1
+";
+
+    fn comment_lint(files: &[(&str, &str)]) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        cnpg_recovery_comment(&index(files), &mut out);
+        out
+    }
+
+    #[test]
+    fn recovery_comment_follows_the_live_lineage() {
+        assert!(comment_lint(&[("c.yaml", CLUSTER)]).is_empty());
+        // After a recovery that bumped only the live serverName.
+        let stale = CLUSTER.replace("      serverName: db-v1\n", "      serverName: db-v2\n");
+        let out = comment_lint(&[("c.yaml", &stale)]);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        let d = &out[0];
+        assert_eq!(d.code, Code::CnpgRecoveryComment);
+        assert_eq!(d.severity, Severity::Error);
+        assert_eq!(
+            (
+                d.location.file.to_str().unwrap(),
+                d.location.line,
+                d.location.col
+            ),
+            ("manifests/c.yaml", 12, 23),
+            "{d:?}"
+        );
+        assert!(
+            d.message.contains("`db-v1`") && d.message.contains("`db-v2`"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.related[0].0.line, 15);
+        // Both bumped, as the runbook does: clean again.
+        let bumped = CLUSTER.replace("db-v1", "db-v2");
+        assert!(comment_lint(&[("c.yaml", &bumped)]).is_empty());
+    }
+
+    #[test]
+    fn recovery_comment_belongs_to_its_own_document() {
+        // A commented block in the second document is held to the second
+        // Cluster, not to the first.
+        let other = CLUSTER
+            .replace("name: db\n", "name: other\n")
+            .replace("db-v1", "other-v4")
+            .replace("db-backup", "other-backup");
+        let text = format!("{CLUSTER}---\n{other}");
+        assert!(comment_lint(&[("c.yaml", &text)]).is_empty());
+        // Comments in a file without a Cluster are not looked at.
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n# externalClusters:\n#   - barmanObjectStore:\n#       serverName: q-v1\n";
+        assert!(comment_lint(&[("cm.yaml", cm)]).is_empty());
     }
 }

@@ -108,6 +108,7 @@ pub fn check_outlines(
     lints::cnpg_schedules(idx, out);
     lints::cnpg_lineage(idx, &step_objects, out);
     lints::cnpg_barman_deprecated(idx, out);
+    lints::cnpg_recovery_comment(idx, out);
     lints::placeholders(idx, out);
     lints::kustomizations(idx, &project.root.join(&project.config.manifests_dir), out);
     if let Some(inv) = &project.config.secrets_inventory {

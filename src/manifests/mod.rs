@@ -110,7 +110,8 @@ impl ManifestIndex {
                 && !skip.iter().any(|s| f.starts_with(&format!("{s}/")))
                 && !charts.iter().any(|c| f.starts_with(c.as_str()))
         }) {
-            let file = dir.join(&rel);
+            // `apps/x.yaml`, not `./apps/x.yaml`, when the manifests are the root.
+            let file = within.join(&rel);
             let text = std::fs::read_to_string(base.join(&rel))
                 .map_err(|e| Error::io(&file, "read the manifest", e))?;
             index.add_file(&rel, file, &text)?;

@@ -11,6 +11,7 @@ mod browser;
 mod build;
 mod check;
 mod cluster_tests;
+mod foreign;
 mod layers;
 mod manifests;
 mod run;
