@@ -344,35 +344,62 @@ async fn run_assert(cx: &mut Ctx<'_>, a: &Action) -> Result<StepResult, Failure>
             None => return Err(Failure::Check(format!("{} does not exist", t.describe()))),
         },
     };
-    let mut problems = Vec::new();
-    if let Some(count) = a.count {
-        let ok = match count {
-            Count::Exactly(n) => objects.len() == n,
-            Count::AtLeast(n) => objects.len() >= n,
-        };
-        if !ok {
-            problems.push(format!(
-                "{} matched {} object{}, expected {}",
-                t.describe(),
-                objects.len(),
-                if objects.len() == 1 { "" } else { "s" },
-                match count {
-                    Count::Exactly(n) => format!("exactly {n}"),
-                    Count::AtLeast(n) => format!("at least {n}"),
+    // Each object against every check: what fails, per object.
+    let verdicts: Vec<(&J, Vec<String>)> = objects
+        .iter()
+        .map(|o| {
+            let fails = a
+                .assertions
+                .iter()
+                .filter_map(|check| check.check(o).err())
+                .map(|e| format!("{}: {e}", wait::describe_object(o)))
+                .collect();
+            (o, fails)
+        })
+        .collect();
+    let passing: Vec<&J> = verdicts
+        .iter()
+        .filter(|(_, f)| f.is_empty())
+        .map(|(o, _)| *o)
+        .collect();
+    let reasons: Vec<String> = verdicts
+        .iter()
+        .flat_map(|(_, f)| f.clone())
+        .take(3)
+        .collect();
+    match (&t.selector, a.count) {
+        // A set: `count`/`min` count the objects for which every check holds.
+        (Some(sel), Some(count)) => {
+            let ok = match count {
+                Count::Exactly(n) => passing.len() == n,
+                Count::AtLeast(n) => passing.len() >= n,
+            };
+            if !ok {
+                let mut m = format!(
+                    "{} object{} match{} `{sel}`, {} pass{} the checks; expected {}",
+                    objects.len(),
+                    if objects.len() == 1 { "" } else { "s" },
+                    if objects.len() == 1 { "es" } else { "" },
+                    passing.len(),
+                    if passing.len() == 1 { "es" } else { "" },
+                    match count {
+                        Count::Exactly(n) => format!("exactly {n}"),
+                        Count::AtLeast(n) => format!("at least {n}"),
+                    }
+                );
+                if !reasons.is_empty() {
+                    m.push_str(&format!(" ({})", reasons.join("; ")));
                 }
-            ));
-        }
-    }
-    for o in &objects {
-        for check in &a.assertions {
-            if let Err(e) = check.check(o) {
-                problems.push(format!("{}: {e}", wait::describe_object(o)));
+                return Err(Failure::Check(m));
             }
         }
+        _ if !reasons.is_empty() => return Err(Failure::Check(reasons.join("; "))),
+        _ => {}
     }
-    if !problems.is_empty() {
-        return Err(Failure::Check(problems.join("; ")));
-    }
+    let objects: Vec<J> = match &t.selector {
+        Some(_) => passing.into_iter().cloned().collect(),
+        None => objects,
+    };
     let checks = a.assertions.len() * objects.len().max(1);
     Ok(StepResult {
         outcome: format!(

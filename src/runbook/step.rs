@@ -16,7 +16,8 @@
 //! - `patch`: a JSON merge patch (the YAML, where `null` removes a key);
 //! - `assert`: GET it and check `assert:` — a list of `path:` with
 //!   `exists: true|false`, `equals: V`, `matches: REGEX` or `in: [V, …]`;
-//!   over a `selector:` set, `count: N` or `min: N` too;
+//!   over a `selector:` set, `count: N` or `min: N` (default `min: 1`)
+//!   count the objects for which every check holds;
 //! - `wait`: watch until `for:` holds — `condition=Ready` (`=False`…),
 //!   `jsonpath={.status.phase}=completed`, or `delete` — within `timeout:`
 //!   (default 5m), failing fast when a `fail-if:` item holds, on the waited

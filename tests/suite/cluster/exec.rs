@@ -58,6 +58,10 @@ pub fn upgrade(
         );
         w.write_all(head.as_bytes())?;
         w.flush()?;
+        // kubectl sets its streams up after the upgrade; output sent at
+        // once can reach it before ("Unknown stream id 1, discarding
+        // message") and be lost. A real process starts later than this.
+        std::thread::sleep(Duration::from_millis(30));
         let send = |w: &mut Conn, channel: u8, data: &[u8]| -> io::Result<()> {
             if data.is_empty() {
                 return Ok(());
@@ -109,7 +113,10 @@ fn run(shared: &Shared, pod: &Value, argv: &[String]) -> (String, String, i32) {
         .cloned()
         .unwrap_or_else(|| line.clone())
         .to_ascii_lowercase();
-    let bare = argv.iter().any(|a| a == "-tA" || a == "-At" || a == "-t");
+    // Tuples only (`-t`, also in `-XAtq`): bare rows, no header or count.
+    let bare = argv.iter().any(|a| {
+        a == "--tuples-only" || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains('t'))
+    });
     let cluster = pod
         .pointer("/metadata/labels/cnpg.io~1cluster")
         .and_then(Value::as_str)
@@ -133,7 +140,12 @@ fn run(shared: &Shared, pod: &Value, argv: &[String]) -> (String, String, i32) {
             .as_deref()
             .and_then(|s| u64::from_str_radix(&s[16..], 16).ok())
             .unwrap_or(1);
-        one("pg_switch_wal", format!("0/{n:X}000000"))
+        if sql.contains("pg_walfile_name") {
+            // The segment that the switch closed.
+            one("pg_walfile_name", segment.unwrap_or_default())
+        } else {
+            one("pg_switch_wal", format!("0/{n:X}000000"))
+        }
     } else if sql.contains("pg_is_in_recovery") {
         one("pg_is_in_recovery", "f".into())
     } else if sql.contains("version()") {
@@ -147,7 +159,21 @@ fn run(shared: &Shared, pod: &Value, argv: &[String]) -> (String, String, i32) {
             .and_then(cnpg::target)
             .and_then(|(d, s)| bucket.get(&d, &s).and_then(|l| l.wal.last().cloned()))
             .unwrap_or_default();
-        one("last_archived_wal", last)
+        let time = super::time::now();
+        if let Some(wanted) = sql.split(">= '").nth(1).and_then(|r| r.split('\'').next()) {
+            // `last_archived_wal >= 'SEGMENT'`: has it been archived?
+            let done = !last.is_empty() && last.to_ascii_lowercase().as_str() >= wanted;
+            one("coalesce", if done { "t" } else { "f" }.into())
+        } else if sql.contains("'last archived: '") {
+            one(
+                "?column?",
+                format!("last archived: {last}, last failed: none"),
+            )
+        } else if sql.contains("'archived: '") {
+            one("?column?", format!("archived: {last} at {time}"))
+        } else {
+            one("last_archived_wal", last)
+        }
     } else if sql.contains("pg_extension") {
         let rows = contents
             .extensions

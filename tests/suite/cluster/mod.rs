@@ -14,7 +14,7 @@
 //!   built from the CRDs given (the repository's `crds/`: names, short
 //!   names, categories, status subresource, printer columns) and the
 //!   built-in kinds Namespace, Secret, ConfigMap, PersistentVolumeClaim,
-//!   Pod, batch/v1 Job, coordination.k8s.io/v1 Lease and
+//!   Pod, batch/v1 Job, apps/v1 Deployment, coordination.k8s.io/v1 Lease and
 //!   CustomResourceDefinition (the CRDs themselves are served); a minimal
 //!   `/openapi/v3` that tells kubectl the server validates fields;
 //! - bearer-token authentication (401 otherwise), a kubeconfig writer
@@ -37,7 +37,9 @@
 //!   watches, 410 on the next watch or after compacting the history;
 //! - a request log to assert on (what was sent, dry-run or not);
 //! - simulated CloudNativePG (cnpg.rs, backup.rs), Argo CD (argocd.rs)
-//!   and the object-storage bucket they share (objstore.rs).
+//!   and the object-storage bucket they share (objstore.rs); a tiny
+//!   kubelet (kubelet.rs): standalone pods run (`barman-cloud-backup-list`
+//!   lists the bucket), Deployments roll out.
 //!
 //! Not implemented: client certificates, authorization beyond the fault
 //! rules, OpenAPI schemas, protobuf request bodies beyond Namespace,
@@ -64,6 +66,7 @@ mod exec;
 mod faults;
 mod fields;
 mod http;
+mod kubelet;
 mod log;
 mod objstore;
 mod patch;
@@ -536,6 +539,10 @@ fn controllers(shared: &Shared) {
             }
             if sim.argocd_on {
                 argocd::step(&mut store, &mut sim.argo, &sp);
+            }
+            if sim.cnpg_on {
+                let bucket = shared.bucket.lock().expect("bucket");
+                kubelet::step(&mut store, &bucket);
             }
         }
         shared.ticks.fetch_add(1, Ordering::SeqCst);

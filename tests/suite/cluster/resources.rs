@@ -117,6 +117,16 @@ pub fn builtins() -> Vec<Resource> {
     pod.categories = vec!["all".into()];
     let mut job = builtin("batch", "v1", "Job", "jobs", &[], true, true);
     job.categories = vec!["all".into()];
+    let mut deployment = builtin(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        &["deploy"],
+        true,
+        true,
+    );
+    deployment.categories = vec!["all".into()];
     let mut crd = builtin(
         "apiextensions.k8s.io",
         "v1",
@@ -142,6 +152,7 @@ pub fn builtins() -> Vec<Resource> {
         ),
         pod,
         job,
+        deployment,
         builtin(
             "coordination.k8s.io",
             "v1",

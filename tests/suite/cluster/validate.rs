@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use docs::schema::Schemas;
 use docs::error::Location;
+use docs::schema::Schemas;
 use serde_json::Value;
 
 pub struct Validator {

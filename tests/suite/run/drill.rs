@@ -24,13 +24,18 @@ fn the_disaster_recovery_runbook_recovers_onto_the_next_lineage() {
     let cl = wait_phase(c, "immich-database", HEALTHY);
     assert_ne!(cl["metadata"]["uid"], old_uid, "the Cluster was recreated");
     assert!(cl.pointer("/spec/bootstrap/initdb").is_none(), "{cl:#}");
-    assert_eq!(cl.pointer("/spec/bootstrap/recovery/source").unwrap(), "immich-database-backup");
     assert_eq!(
-        cl.pointer("/spec/externalClusters/0/barmanObjectStore/serverName").unwrap(),
+        cl.pointer("/spec/bootstrap/recovery/source").unwrap(),
+        "immich-database-backup"
+    );
+    assert_eq!(
+        cl.pointer("/spec/externalClusters/0/barmanObjectStore/serverName")
+            .unwrap(),
         "immich-database-v1"
     );
     assert_eq!(
-        cl.pointer("/spec/backup/barmanObjectStore/serverName").unwrap(),
+        cl.pointer("/spec/backup/barmanObjectStore/serverName")
+            .unwrap(),
         "immich-database-v2"
     );
     let v2 = c.lineage("immich-database-v2");
@@ -38,21 +43,38 @@ fn the_disaster_recovery_runbook_recovers_onto_the_next_lineage() {
     assert!(!v2.wal.is_empty(), "WAL archived to -v2");
     // The data came back.
     let contents = c.contents(NS, "immich-database").unwrap();
-    assert!(contents.tables.iter().any(|(t, n)| t == "assets" && *n > 0), "{contents:?}");
+    assert!(
+        contents.tables.iter().any(|(t, n)| t == "assets" && *n > 0),
+        "{contents:?}"
+    );
     // Git says -v2, on the remote.
     let remote = bed.remote.as_ref().unwrap();
-    let pushed = git(remote, &["show", "main:manifests/infrastructure/database/cnpg/immich/cluster.yaml"]);
-    assert!(pushed.contains("serverName: immich-database-v2"), "{pushed}");
+    let pushed = git(
+        remote,
+        &[
+            "show",
+            "main:manifests/infrastructure/database/cnpg/immich/cluster.yaml",
+        ],
+    );
+    assert!(
+        pushed.contains("serverName: immich-database-v2"),
+        "{pushed}"
+    );
     // Argo CD is resumed and did not put initdb back.
     let app = c.get("applications", "argocd", "immich-database").unwrap();
     assert!(
-        app.pointer("/metadata/annotations/argocd.argoproj.io~1skip-reconcile").is_none(),
+        app.pointer("/metadata/annotations/argocd.argoproj.io~1skip-reconcile")
+            .is_none(),
         "{app:#}"
     );
     c.wait_ticks(20);
     let cl = c.get("cluster", NS, "immich-database").unwrap();
     assert!(cl.pointer("/spec/bootstrap/initdb").is_none(), "{cl:#}");
-    assert_eq!(cl.pointer("/spec/backup/barmanObjectStore/serverName").unwrap(), "immich-database-v2");
+    assert_eq!(
+        cl.pointer("/spec/backup/barmanObjectStore/serverName")
+            .unwrap(),
+        "immich-database-v2"
+    );
     // Nothing secret leaked anywhere.
     let transcript = bed.transcript(DR);
     for text in [&run.stdout, &run.stderr, &transcript, &journal.to_string()] {

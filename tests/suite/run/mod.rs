@@ -48,7 +48,10 @@ impl Bed {
         let repo = Repo::empty(tag);
         repo.write("docs.toml", "title = \"Run tests\"\n");
         repo.write("content/index.md", "# Home\n");
-        repo.write("content/rb.md", &format!("---\ntitle: Test runbook\nrunbook: true\n---\n{body}"));
+        repo.write(
+            "content/rb.md",
+            &format!("---\ntitle: Test runbook\nrunbook: true\n---\n{body}"),
+        );
         let cluster = TestCluster::start_with(Options {
             git: None,
             ..Options::default()
@@ -88,9 +91,19 @@ impl Bed {
         git(&repo.root, &["commit", "-q", "-m", "the kit"]);
         git(
             &repo.root,
-            &["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()],
+            &[
+                "init",
+                "-q",
+                "--bare",
+                "-b",
+                "main",
+                remote.to_str().unwrap(),
+            ],
         );
-        git(&repo.root, &["remote", "add", "origin", remote.to_str().unwrap()]);
+        git(
+            &repo.root,
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        );
         git(&repo.root, &["push", "-q", "-u", "origin", "main"]);
         let cluster = TestCluster::start_with(Options {
             git: Some(Git::Bare {
@@ -131,11 +144,13 @@ impl Bed {
         c.create(app).unwrap();
         wait_phase(c, "immich-database", HEALTHY);
         c.set_contents(NS, "immich-database", crate::cluster::Contents::sample());
-        c.create(json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Backup",
+        c.create(
+            json!({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Backup",
             "metadata": {"name": "immich-database-20261124", "namespace": NS,
                 "labels": {"cnpg.io/cluster": "immich-database"}},
-            "spec": {"cluster": {"name": "immich-database"}}}))
-            .unwrap();
+            "spec": {"cluster": {"name": "immich-database"}}}),
+        )
+        .unwrap();
         c.wait_until("the first backup", Duration::from_secs(20), |c| {
             let b = c.get("backups", NS, "immich-database-20261124")?;
             (b.pointer("/status/phase")?.as_str()? == "completed").then_some(())
@@ -240,10 +255,14 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 pub fn wait_phase(c: &TestCluster, name: &str, phase: &str) -> Value {
-    c.wait_until(&format!("{name} in phase {phase}"), Duration::from_secs(30), |c| {
-        let cl = c.get("cluster", NS, name)?;
-        (cl.pointer("/status/phase")?.as_str()? == phase).then_some(cl)
-    })
+    c.wait_until(
+        &format!("{name} in phase {phase}"),
+        Duration::from_secs(30),
+        |c| {
+            let cl = c.get("cluster", NS, name)?;
+            (cl.pointer("/status/phase")?.as_str()? == phase).then_some(cl)
+        },
+    )
 }
 
 /// A finished `docs run`.

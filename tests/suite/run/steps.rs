@@ -38,10 +38,20 @@ fn shell_create_patch_assert_apply_and_delete_run_in_order() {
     assert_eq!(other["data"]["a"], "b");
     // The create is a POST, the apply a server-side apply by `docs`.
     let log = c.requests();
-    let create = log.iter().find(|r| r.method == "POST" && r.path.ends_with("/configmaps")).unwrap();
-    assert_eq!(create.body.as_ref().unwrap()["metadata"]["annotations"]["docs-run/created-by"].as_str().unwrap().split('/').nth(1), Some("make-config"));
+    let create = log
+        .iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/configmaps"))
+        .unwrap();
+    assert_eq!(
+        create.body.as_ref().unwrap()["metadata"]["annotations"]["docs-run/created-by"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .nth(1),
+        Some("make-config")
+    );
     let apply = log.iter().find(|r| r.is_apply()).unwrap();
-    assert_eq!(apply.param("fieldManager").as_deref(), Some("docs"));
+    assert_eq!(apply.param("fieldManager"), Some("docs"));
     assert!(apply.path.ends_with("/configmaps/other"));
     let journal = bed.journal("rb");
     assert_eq!(journal["state"], "done");
@@ -57,14 +67,21 @@ fn waits_use_a_watch_report_progress_and_fail_fast() {
     // Ready comes while the run waits: it returns, having watched.
     let child = bed.spawn(&["rb", "--yes"]);
     eventually("the run's watch", Duration::from_secs(20), || {
-        c.requests().iter().any(|r| r.is_watch() && r.path.contains("/clusters")).then_some(())
+        c.requests()
+            .iter()
+            .any(|r| r.is_watch() && r.path.contains("/clusters"))
+            .then_some(())
     });
     c.patch("cluster", "ns", "db", json!({"status": {"phase": "Setting up primary", "conditions": [{"type": "Ready", "status": "False", "message": "restoring"}]}})).unwrap();
     c.patch("cluster", "ns", "db", json!({"status": {"phase": "Cluster in healthy state", "conditions": [{"type": "Ready", "status": "True"}]}})).unwrap();
     let run = Ran::from(child.wait_with_output().unwrap());
-    run.code(0).says("Ready=False (restoring)").says("[1/1] ready … condition Ready after");
+    run.code(0)
+        .says("Ready=False (restoring)")
+        .says("[1/1] ready … condition Ready after");
     assert!(
-        !c.requests().iter().any(|r| r.method == "GET" && r.path.ends_with("/clusters/db") && !r.is_watch()),
+        !c.requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path.ends_with("/clusters/db") && !r.is_watch()),
         "no polling GETs: a list and a watch"
     );
     // A condition that already holds returns at once.
@@ -72,7 +89,13 @@ fn waits_use_a_watch_report_progress_and_fail_fast() {
     // The related Job fails: the wait fails fast, with the guide's words.
     c.patch("cluster", "ns", "db", json!({"status": {"phase": "Setting up primary", "conditions": [{"type": "Ready", "status": "False"}]}})).unwrap();
     c.create(json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "db-1-full-recovery", "namespace": "ns"}, "spec": {"template": {}}, "status": {"conditions": [{"type": "Failed", "status": "True"}]}})).unwrap();
-    c.patch("job", "ns", "db-1-full-recovery", json!({"status": {"conditions": [{"type": "Failed", "status": "True"}]}})).unwrap();
+    c.patch(
+        "job",
+        "ns",
+        "db-1-full-recovery",
+        json!({"status": {"conditions": [{"type": "Failed", "status": "True"}]}}),
+    )
+    .unwrap();
     let run = bed.run(&["rb", "--yes", "--force"]);
     run.code(1).says("the restore Job failed");
 }
@@ -90,11 +113,22 @@ fn a_wait_times_out_with_the_last_state_and_survives_dropped_watches() {
     // Dropped watches and a 410 Gone: the wait re-lists and still sees it.
     let child = bed.spawn(&["rb", "--force"]);
     eventually("the watch", Duration::from_secs(20), || {
-        c.requests().iter().filter(|r| r.is_watch()).count().gt(&1).then_some(())
+        c.requests()
+            .iter()
+            .filter(|r| r.is_watch())
+            .count()
+            .gt(&1)
+            .then_some(())
     });
     c.expire_next_watch();
     c.drop_watches();
-    c.patch("configmap", "ns", "flag", json!({"data": {"state": "done"}})).unwrap();
+    c.patch(
+        "configmap",
+        "ns",
+        "flag",
+        json!({"data": {"state": "done"}}),
+    )
+    .unwrap();
     let run = Ran::from(child.wait_with_output().unwrap());
     run.code(0).says("[1/1] done … data.state = done");
 }
@@ -109,17 +143,22 @@ fn selectors_count_and_wait_for_sets() {
     }
     let child = bed.spawn(&["rb"]);
     eventually("the set's watch", Duration::from_secs(20), || {
-        c.requests().iter().any(|r| r.is_watch() && r.query.contains("labelSelector")).then_some(())
+        c.requests()
+            .iter()
+            .any(|r| r.is_watch() && r.query.contains("labelSelector"))
+            .then_some(())
     });
     c.delete("configmap", "ns", "a").unwrap();
     c.delete("configmap", "ns", "b").unwrap();
     let run = Ran::from(child.wait_with_output().unwrap());
-    run.code(0).says("[1/2] two … 2 objects checked, 2 checks hold").says("[2/2] all-gone … gone");
+    run.code(0)
+        .says("[1/2] two … 2 objects checked, 2 checks hold")
+        .says("[2/2] all-gone … gone");
     // With one object, `count: 2` fails and says what it found.
     c.create(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "ns", "labels": {"app": "kit"}}, "data": {"ok": "no"}})).unwrap();
     let run = bed.run(&["rb", "--only", "two"]);
     run.code(1)
-        .says("matched 1 object, expected exactly 2")
+        .says("1 object matches `app=kit`, 0 pass the checks; expected exactly 2")
         .says("`data.ok` should be \"yes\", found \"no\"");
 }
 
@@ -133,9 +172,20 @@ fn list_only_from_to_and_variables() {
     );
     let list = bed.run(&["rb", "--list"]);
     list.code(0);
-    assert!(list.stdout.contains("[1/3] one") && list.stdout.contains("[3/3] three"), "{}", list.stdout);
-    assert!(list.stdout.contains("who (default: world): who to greet"), "{}", list.stdout);
-    assert!(bed.cluster.requests().is_empty(), "--list talks to no cluster");
+    assert!(
+        list.stdout.contains("[1/3] one") && list.stdout.contains("[3/3] three"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        list.stdout.contains("who (default: world): who to greet"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        bed.cluster.requests().is_empty(),
+        "--list talks to no cluster"
+    );
     let run = bed.run(&["rb", "--only", "two", "--var", "who=operator"]);
     run.code(0)
         .says("[1/3] one … skipped (not selected)")
@@ -144,9 +194,16 @@ fn list_only_from_to_and_variables() {
     assert_eq!(states(&bed.journal("rb"))[0].1, "skipped");
     let run = bed.run(&["rb", "--from", "2", "--to", "two"]);
     run.code(0).says("│ two world");
-    bed.run(&["rb", "--only", "tow"]).code(2).says("did you mean `two`?");
-    bed.run(&["rb", "--var", "wh=x"]).code(2).says("did you mean `who`?");
-    bed.run(&["rbx", "--list"]).code(2).says("did you mean `rb`?").says("runbooks: rb");
+    bed.run(&["rb", "--only", "tow"])
+        .code(2)
+        .says("did you mean `two`?");
+    bed.run(&["rb", "--var", "wh=x"])
+        .code(2)
+        .says("did you mean `who`?");
+    bed.run(&["rbx", "--list"])
+        .code(2)
+        .says("did you mean `rb`?")
+        .says("runbooks: rb");
 }
 
 #[test]
@@ -168,10 +225,20 @@ fn a_dry_run_changes_nothing_and_reports_what_would_happen() {
         .says("dry run done: every step would be accepted");
     assert_eq!(c.resource_version(), rv, "nothing persisted");
     assert!(!bed.repo.exists("should-not-exist"));
-    let writes: Vec<_> = c.requests().into_iter().filter(|r| r.method != "GET").collect();
+    let writes: Vec<_> = c
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect();
     assert!(!writes.is_empty());
-    assert!(writes.iter().all(|r| r.dry_run()), "only dry-run requests: {writes:?}");
-    assert!(!c.requests().iter().any(|r| r.path.contains("/leases")), "a dry run takes no lease");
+    assert!(
+        writes.iter().all(|r| r.dry_run()),
+        "only dry-run requests: {writes:?}"
+    );
+    assert!(
+        !c.requests().iter().any(|r| r.path.contains("/leases")),
+        "a dry run takes no lease"
+    );
     // The API server's verdict counts: an invalid object is not accepted.
     bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=create name=bad}\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: db\n  namespace: ns\nspec:\n  instances: many\n```\n");
     bed.run(&["rb", "--dry-run"]).code(1).says("422 Invalid");
@@ -183,8 +250,13 @@ fn destructive_steps_need_a_terminal_or_yes() {
     let body = format!("{CM}\n```yaml {{run action=delete name=drop}}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ns\n```\n");
     let bed = Bed::small("run-refuse", &body, false);
     let run = bed.run(&["rb"]);
-    run.code(2).says("step 2 `drop` is destructive and there is no terminal to confirm it on");
-    assert!(mutations(&bed.cluster).is_empty(), "nothing ran: {:?}", mutations(&bed.cluster));
+    run.code(2)
+        .says("step 2 `drop` is destructive and there is no terminal to confirm it on");
+    assert!(
+        mutations(&bed.cluster).is_empty(),
+        "nothing ran: {:?}",
+        mutations(&bed.cluster)
+    );
     assert!(bed.cluster.get("configmap", "ns", "settings").is_none());
 }
 
@@ -212,14 +284,21 @@ fn cluster_errors_are_said_in_plain_words() {
         .says("see: “\"AlreadyExists\" when creating” — content/rb.md#alreadyexists-when-creating");
     // Unreachable at preflight: exit 2, nothing journaled as started.
     c.refuse_connections(true);
-    bed.run(&["rb", "--yes", "--force"]).code(2).says("preflight:").says("unreachable");
+    bed.run(&["rb", "--yes", "--force"])
+        .code(2)
+        .says("preflight:")
+        .says("unreachable");
     c.refuse_connections(false);
     // A kind the cluster does not serve.
     bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=assert name=x}\napiVersion: example.org/v1\nkind: Thing\nmetadata:\n  name: t\n  namespace: ns\nassert:\n  - path: spec.a\n    exists: true\n```\n");
-    bed.run(&["rb"]).code(2).says("does not serve `Thing` in `example.org/v1`");
+    bed.run(&["rb"])
+        .code(2)
+        .says("does not serve `Thing` in `example.org/v1`");
     // 404 on an assert: the object is named.
     bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=assert name=x}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: missing\n  namespace: ns\nassert:\n  - path: data\n    exists: true\n```\n");
-    bed.run(&["rb", "--force"]).code(1).says("ConfigMap ns/missing does not exist");
+    bed.run(&["rb", "--force"])
+        .code(1)
+        .says("ConfigMap ns/missing does not exist");
 }
 
 #[test]
@@ -233,7 +312,10 @@ fn secrets_and_tokens_are_redacted_everywhere() {
     let c = &bed.cluster;
     c.seed_yaml(&format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: ns\nstringData:\n  KEY: {PLANTED_SECRET}\n"));
     let run = bed.run(&["rb", "--yes", "--var", "password=hunter2-planted"]);
-    run.code(0).says("token: [redacted]").says("var: [redacted]").says("creds (present)");
+    run.code(0)
+        .says("token: [redacted]")
+        .says("var: [redacted]")
+        .says("creds (present)");
     let transcript = bed.transcript("rb");
     let journal = bed.journal("rb").to_string();
     let b64 = {
@@ -260,21 +342,41 @@ fn one_run_at_a_time_and_json_events() {
     let bed = Bed::small("run-lease", body, false);
     let mut first = bed.spawn(&["rb"]);
     let c = &bed.cluster;
-    eventually("the lease", Duration::from_secs(20), || c.get("lease", "ns", "docs-run-rb").or_else(|| c.list("lease", None).into_iter().next()));
+    eventually("the lease", Duration::from_secs(20), || {
+        c.get("lease", "ns", "docs-run-rb")
+            .or_else(|| c.list("lease", None).into_iter().next())
+    });
     let second = bed.run(&["rb", "--force"]);
-    second.code(2).says("another run of this runbook holds the cluster's lease");
+    second
+        .code(2)
+        .says("another run of this runbook holds the cluster's lease");
     first.kill().unwrap();
     let _ = first.wait();
     // A stale lease (its holder died) is reported and taken over.
     let lease = c.list("lease", None).into_iter().next().unwrap();
     let ns = lease["metadata"]["namespace"].as_str().unwrap().to_string();
-    c.patch("lease", &ns, "docs-run-rb", json!({"spec": {"renewTime": "2020-01-01T00:00:00.000000Z"}})).unwrap();
-    bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```bash {run name=quick readonly}\necho hi\n```\n");
+    c.patch(
+        "lease",
+        &ns,
+        "docs-run-rb",
+        json!({"spec": {"renewTime": "2020-01-01T00:00:00.000000Z"}}),
+    )
+    .unwrap();
+    bed.repo.write(
+        "content/rb.md",
+        "---\ntitle: T\nrunbook: true\n---\n```bash {run name=quick readonly}\necho hi\n```\n",
+    );
     let run = bed.run(&["rb", "--force", "--output", "json"]);
     run.code(0).says("took over a stale lease");
-    let events: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events.first().unwrap()["event"], "preflight");
-    assert!(events.iter().any(|e| e["event"] == "step" && e["state"] == "done" && e["name"] == "quick"));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "step" && e["state"] == "done" && e["name"] == "quick"));
     assert_eq!(events.last().unwrap()["event"], "run");
     assert_eq!(events.last().unwrap()["exit"], 0);
     assert!(c.list("lease", None).is_empty(), "released at the end");
