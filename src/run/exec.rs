@@ -11,7 +11,7 @@ use serde_json::{json, Value as J};
 use tokio::sync::watch;
 
 use super::journal::{Journal, ObjectRef, StepResult};
-use super::kube::{ObjectKey, Session, CREATED_BY};
+use super::kube::{ObjectKey, Session, CHANGED_BY, CREATED_BY};
 use super::shell::{self, Ended};
 use super::term::Ui;
 use super::wait::{self, Outcome};
@@ -235,7 +235,9 @@ async fn run_action(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepRes
             }
         }
         Verb::Apply => {
-            let obj = cancellable(&mut cx.stop, session.apply(&key(t), &a.body, dry)).await?;
+            let mut body = a.body.clone();
+            set_annotation(&mut body, CHANGED_BY, &mark(cx.run_id, step));
+            let obj = cancellable(&mut cx.stop, session.apply(&key(t), &body, dry)).await?;
             Ok(result(
                 if dry { "would be applied" } else { "applied" },
                 t,
@@ -243,7 +245,9 @@ async fn run_action(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepRes
             ))
         }
         Verb::Patch => {
-            match cancellable(&mut cx.stop, session.merge_patch(&key(t), &a.body, dry)).await {
+            let mut body = a.body.clone();
+            set_annotation(&mut body, CHANGED_BY, &mark(cx.run_id, step));
+            match cancellable(&mut cx.stop, session.merge_patch(&key(t), &body, dry)).await {
                 Ok(obj) => Ok(result(
                     if dry { "would be patched" } else { "patched" },
                     t,
@@ -297,6 +301,19 @@ async fn run_delete(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepRes
     let k = key(t);
     let dry = cx.dry_run;
     let uid = cx.journal.known_uid(&object_ref(t, None));
+    // The object this delete removes: what to wait for (a new one of the
+    // same name, recreated meanwhile, is another object).
+    let deleting = match &uid {
+        Some(u) => Some(u.clone()),
+        None if a.wait_gone && !dry => cancellable(&mut cx.stop, cx.session.get(&k))
+            .await?
+            .and_then(|o| {
+                o.pointer("/metadata/uid")
+                    .and_then(J::as_str)
+                    .map(str::to_string)
+            }),
+        None => None,
+    };
     match cancellable(&mut cx.stop, cx.session.delete(&k, uid.as_deref(), dry)).await {
         Ok(()) => {}
         Err(Failure::Cluster(ClusterError::NotFound { .. })) => {
@@ -318,14 +335,33 @@ async fn run_delete(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepRes
     if !a.wait_gone {
         return Ok(result("deleted", t, None));
     }
-    finish_delete(cx, step, t).await
+    finish_delete(cx, step, t, deleting).await
 }
 
-/// Waits until a deleted object is gone (finalizers, garbage collection).
-async fn finish_delete(cx: &mut Ctx<'_>, step: &Step, t: &Target) -> Result<StepResult, Failure> {
-    run_wait(cx, step, t, &WaitFor::Delete, &[], GONE_TIMEOUT)
-        .await
-        .map(|_| result("deleted, gone", t, None))
+/// Waits until a deleted object (the one with `uid`, when known) is gone
+/// (finalizers, garbage collection).
+async fn finish_delete(
+    cx: &mut Ctx<'_>,
+    step: &Step,
+    t: &Target,
+    uid: Option<String>,
+) -> Result<StepResult, Failure> {
+    let done = run_wait_on(
+        cx,
+        step,
+        t,
+        &WaitFor::Delete,
+        &[],
+        GONE_TIMEOUT,
+        uid.clone(),
+    )
+    .await?;
+    let mut r = result("deleted, gone", t, None);
+    r.objects[0].uid = uid;
+    if !done.objects.is_empty() {
+        r.outcome = "deleted, gone (an object of the same name was created since)".into();
+    }
+    Ok(r)
 }
 
 async fn run_assert(cx: &mut Ctx<'_>, a: &Action) -> Result<StepResult, Failure> {
@@ -421,6 +457,20 @@ async fn run_wait(
     fail_if: &[crate::runbook::step::FailIf],
     timeout: Duration,
 ) -> Result<StepResult, Failure> {
+    run_wait_on(cx, step, t, for_, fail_if, timeout, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_wait_on(
+    cx: &mut Ctx<'_>,
+    step: &Step,
+    t: &Target,
+    for_: &WaitFor,
+    fail_if: &[crate::runbook::step::FailIf],
+    timeout: Duration,
+    // Only this object (by uid): a recreated namesake is another object.
+    only_uid: Option<String>,
+) -> Result<StepResult, Failure> {
     let started = Instant::now();
     let ui = cx.ui;
     let prefix = format!("  waiting for {} of {}:", for_.describe(), t.describe());
@@ -436,7 +486,15 @@ async fn run_wait(
         out2.lock().expect("output").push_str(&format!("{line}\n"));
     };
     let live_prefix = format!("  waiting for {} of {}:", for_.describe(), t.describe());
-    let waiting = wait::wait(cx.session, t, for_, fail_if, timeout, &mut progress);
+    let waiting = wait::wait(
+        cx.session,
+        t,
+        for_,
+        fail_if,
+        timeout,
+        only_uid.as_deref(),
+        &mut progress,
+    );
     tokio::pin!(waiting);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let outcome = loop {
@@ -534,8 +592,9 @@ pub enum Reconciled {
     Done(StepResult),
     /// Its effect is not there: run it (the request never arrived).
     Run,
-    /// A delete that arrived: only the wait for the object to go remains.
-    FinishDelete,
+    /// A delete that arrived: only the wait for the object (this uid) to go
+    /// remains.
+    FinishDelete(Option<String>),
     /// A shell step that changes things: only a person can tell.
     Ask,
     /// The object is there but not this run's: refuse.
@@ -544,7 +603,10 @@ pub enum Reconciled {
 
 pub async fn reconcile(cx: &mut Ctx<'_>, step: &Step) -> Result<Reconciled, Failure> {
     let a = match &step.kind {
-        Kind::Shell { readonly: true, .. } => return Ok(Reconciled::Run),
+        Kind::Shell { readonly: true, .. }
+        | Kind::Shell {
+            idempotent: true, ..
+        } => return Ok(Reconciled::Run),
         Kind::Shell { .. } => return Ok(Reconciled::Ask),
         Kind::Kube(a) => a,
     };
@@ -575,13 +637,20 @@ pub async fn reconcile(cx: &mut Ctx<'_>, step: &Step) -> Result<Reconciled, Fail
         (Verb::Delete, None) => Reconciled::Done(result("gone (found on resume)", t, None)),
         (Verb::Delete, Some(obj)) if obj.pointer("/metadata/deletionTimestamp").is_some() => {
             if a.wait_gone {
-                Reconciled::FinishDelete
+                Reconciled::FinishDelete(
+                    obj.pointer("/metadata/uid")
+                        .and_then(J::as_str)
+                        .map(str::to_string),
+                )
             } else {
                 Reconciled::Done(result("deleted (found on resume)", t, Some(&obj)))
             }
         }
         (Verb::Delete, Some(_)) => Reconciled::Run,
-        (Verb::Apply | Verb::Patch, Some(obj)) if contains(&obj, &a.body) => {
+        (Verb::Apply | Verb::Patch, Some(obj))
+            if annotation(&obj, CHANGED_BY) == Some(mark(cx.run_id, step).as_str())
+                || contains(&obj, &a.body) =>
+        {
             Reconciled::Done(result("already applied (found on resume)", t, Some(&obj)))
         }
         _ => Reconciled::Run,
@@ -589,11 +658,20 @@ pub async fn reconcile(cx: &mut Ctx<'_>, step: &Step) -> Result<Reconciled, Fail
 }
 
 /// Finishes a delete found in progress on resume.
-pub async fn resume_delete(cx: &mut Ctx<'_>, step: &Step) -> Result<StepResult, Failure> {
+pub async fn resume_delete(
+    cx: &mut Ctx<'_>,
+    step: &Step,
+    uid: Option<String>,
+) -> Result<StepResult, Failure> {
     let Some(a) = step.action() else {
         return Err(Failure::Refused("not a delete".into()));
     };
-    finish_delete(cx, step, &a.target).await
+    finish_delete(cx, step, &a.target, uid).await
+}
+
+fn annotation<'a>(obj: &'a J, key: &str) -> Option<&'a str> {
+    obj.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1")))
+        .and_then(J::as_str)
 }
 
 /// Whether `live` already shows every field of a merge patch / applied

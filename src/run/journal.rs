@@ -88,6 +88,10 @@ pub struct StepRecord {
     pub kind: String,
     pub mutating: bool,
     pub destructive: bool,
+    /// The step as rendered when the run started (secret variables as
+    /// `⟨secret:NAME⟩`): what the run executes, also on resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     pub state: StepState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
@@ -106,8 +110,9 @@ pub struct Journal {
     /// The runbook's name (`docs run NAME`) and page.
     pub runbook: String,
     pub page: String,
-    /// A hash of the rendered steps: a changed runbook is noticed on resume.
-    pub content_hash: String,
+    /// A hash of the runbook's source: a changed runbook is noticed on
+    /// resume.
+    pub page_hash: String,
     pub context: String,
     pub server: String,
     pub user: String,
@@ -237,7 +242,7 @@ mod tests {
             run_id: "r1".into(),
             runbook: "dr".into(),
             page: "content/dr.md".into(),
-            content_hash: fingerprint(&["a", "b"]),
+            page_hash: fingerprint(&["a", "b"]),
             context: "test".into(),
             server: "https://127.0.0.1:1/".into(),
             user: "u".into(),
@@ -252,6 +257,7 @@ mod tests {
                 kind: "create".into(),
                 mutating: true,
                 destructive: false,
+                text: Some("apiVersion: v1\n".into()),
                 state: StepState::Done,
                 started_at: None,
                 ended_at: None,

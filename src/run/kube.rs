@@ -27,6 +27,11 @@ pub const FIELD_MANAGER: &str = "docs";
 /// someone else" (Argo CD, say).
 pub const CREATED_BY: &str = "docs-run/created-by";
 
+/// The annotation that marks the last patch or apply of a run's step: a
+/// patch whose effect a controller consumed (`refresh: hard`) is still
+/// known to have arrived.
+pub const CHANGED_BY: &str = "docs-run/changed-by";
+
 pub struct Session {
     reader: Client,
     writer: Client,

@@ -71,6 +71,13 @@ pub struct Prepared<'p> {
     pub runbook: Runbook<'p>,
     pub vars: BTreeMap<String, String>,
     pub selected: Vec<bool>,
+    /// The hash of the runbook's source.
+    pub page_hash: String,
+    /// With --resume: the run directory and journal being continued.
+    pub resumed: Option<(PathBuf, Journal)>,
+    /// With --resume: steps whose text differs from what they render to
+    /// now (the journaled text is what runs, unless --force took the new).
+    pub rerendered: Vec<usize>,
 }
 
 /// A failure before any step runs: a message and an exit code.
@@ -87,14 +94,59 @@ fn usage(message: impl Into<String>) -> Stop {
 }
 
 /// Finds the runbook, renders it with its variables and parses its steps.
+///
+/// A resumed run executes the steps *as its journal recorded them*, not as
+/// they render now: the run itself changes what they are rendered from (a
+/// committed serverName bump would turn "-v1 → -v2" into "-v2 → -v3").
 pub fn prepare<'p>(project: &'p Project, opts: &Options) -> Result<Prepared<'p>, Stop> {
     let page = crate::runbook::find(&project.content, &opts.runbook).map_err(usage)?;
     let vars = plan::variables(page, &opts.vars).map_err(usage)?;
+    let name = crate::runbook::stem(page);
+    let page_hash = page_hash(project, page);
     let values = crate::values::Values::new(project.manifests.clone());
     let expanded = values
         .expand_with(page, &vars)
         .map_err(|e| usage(e.to_string()))?;
-    let outline = Outline::of(page, &expanded).map_err(|e| usage(e.to_string()))?;
+    let mut outline = Outline::of(page, &expanded).map_err(|e| usage(e.to_string()))?;
+    let mut resumed = None;
+    let mut notes = Vec::new();
+    if opts.resume {
+        let base = journal_base(&project.root, opts, &name);
+        let (dir, j) = newest_unfinished(&base)?.ok_or_else(|| {
+            usage(format!(
+                "--resume: no unfinished run of `{name}` in {}",
+                base.display()
+            ))
+        })?;
+        if j.page_hash != page_hash && !opts.force {
+            return Err(usage(format!(
+                "the runbook changed since the run of {} was journaled ({} differs); check what changed, then --resume --force to continue with the runbook as it is now",
+                j.started_at,
+                page.file.display()
+            )));
+        }
+        if j.page_hash == page_hash {
+            // The steps as the run rendered them, secrets put back.
+            for block in outline.blocks.iter_mut() {
+                let Some(n) = block.step else { continue };
+                if let Some(text) = j.step(n).and_then(|r| r.text.as_deref()) {
+                    let restored = unmark_secrets(text, &vars);
+                    if restored != block.code {
+                        notes.push(n);
+                        block.code = restored;
+                    }
+                }
+            }
+        } else {
+            notes.extend(
+                j.steps
+                    .iter()
+                    .filter(|r| r.state != StepState::Done)
+                    .map(|r| r.number),
+            );
+        }
+        resumed = Some((dir, j));
+    }
     let (runbook, errors) = Runbook::read(page, &outline);
     if !errors.is_empty() {
         let lines: Vec<String> = errors
@@ -120,25 +172,56 @@ pub fn prepare<'p>(project: &'p Project, opts: &Options) -> Result<Prepared<'p>,
     )
     .map_err(usage)?;
     Ok(Prepared {
-        name: crate::runbook::stem(page),
+        name,
         page,
         outline,
         runbook,
         vars,
         selected,
+        page_hash,
+        resumed,
+        rerendered: notes,
     })
 }
 
-/// The hash of what the run executes: a changed runbook is noticed on
-/// resume.
-fn content_hash(p: &Prepared) -> String {
-    let parts: Vec<&str> = p
-        .runbook
-        .steps
-        .iter()
-        .flat_map(|s| [s.name.as_str(), s.kind_name(), s.text.as_str()])
-        .collect();
-    journal::fingerprint(&parts)
+/// The hash of the runbook's source (front matter and body): a changed
+/// runbook is noticed on resume.
+fn page_hash(project: &Project, page: &Page) -> String {
+    let bytes = std::fs::read(project.root.join(&page.file)).unwrap_or_default();
+    journal::fingerprint(&[&String::from_utf8_lossy(&bytes)])
+}
+
+/// The newest run of a runbook that can be resumed.
+fn newest_unfinished(base: &Path) -> Result<Option<(PathBuf, Journal)>, Stop> {
+    journal::runs(base)
+        .into_iter()
+        .find_map(|d| match Journal::load(&d.join(journal::FILE_NAME)) {
+            Ok(j) if j.unfinished() => Some(Ok((d, j))),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .transpose()
+        .map_err(|e| usage(e.to_string()))
+}
+
+/// A step's text for the journal: secret variable values become
+/// `⟨secret:NAME⟩` (put back from `--var` on resume).
+fn mark_secrets(text: &str, vars: &BTreeMap<String, String>, secret: &[String]) -> String {
+    let mut out = text.to_string();
+    for name in secret {
+        if let Some(v) = vars.get(name).filter(|v| !v.is_empty()) {
+            out = out.replace(v.as_str(), &format!("⟨secret:{name}⟩"));
+        }
+    }
+    out
+}
+
+fn unmark_secrets(text: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = text.to_string();
+    for (name, v) in vars {
+        out = out.replace(&format!("⟨secret:{name}⟩"), v);
+    }
+    out
 }
 
 /// Where the run directories of a runbook are.
@@ -277,32 +360,10 @@ async fn run(
     preflight_kinds(&session, prepared).await?;
     preflight_secrets(&session, prepared, &redactor, &ui).await?;
 
-    // The journal: a new run, or the newest unfinished one (--resume).
+    // The journal: a new run, or the one --resume continues.
     let base = journal_base(root, opts, &prepared.name);
-    let hash = content_hash(prepared);
-    let unfinished = journal::runs(&base)
-        .into_iter()
-        .find_map(|d| match Journal::load(&d.join(journal::FILE_NAME)) {
-            Ok(j) if j.unfinished() => Some(Ok((d, j))),
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
-        })
-        .transpose()
-        .map_err(|e| usage(e.to_string()))?;
-    let (dir, journal) = if opts.resume {
-        let Some((dir, j)) = unfinished else {
-            return Err(usage(format!(
-                "--resume: no unfinished run of `{}` in {}",
-                prepared.name,
-                base.display()
-            )));
-        };
-        if j.content_hash != hash && !opts.force {
-            return Err(usage(format!(
-                "the runbook changed since the run of {} was journaled (its steps or their rendered text differ); check what changed, then --resume --force to continue anyway",
-                j.started_at
-            )));
-        }
+    let secret = plan::secret_variables(prepared.page);
+    let (dir, journal) = if let Some((dir, j)) = &prepared.resumed {
         if j.context != session.context && !opts.force {
             return Err(usage(format!(
                 "the run of {} was against context `{}`, not `{}`; --resume --force to continue against this one",
@@ -321,8 +382,35 @@ async fn run(
                 changed_vars.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             )));
         }
-        (dir, j)
+        ui.line(&format!(
+            "  resuming   the run of {} ({})",
+            j.started_at,
+            dir.display()
+        ));
+        if !prepared.rerendered.is_empty() {
+            let list: Vec<String> = prepared.rerendered.iter().map(|n| n.to_string()).collect();
+            ui.line(&format!(
+                "  note       step{} {} render{} differently now (the run itself, or someone, changed what {} rendered from); the run continues with the text journaled when it started",
+                if list.len() == 1 { "" } else { "s" },
+                list.join(", "),
+                if list.len() == 1 { "s" } else { "" },
+                if list.len() == 1 { "it is" } else { "they are" }
+            ));
+        }
+        let mut j = j.clone();
+        if opts.force {
+            // Continue with the runbook as it is now: record its texts.
+            j.page_hash = prepared.page_hash.clone();
+            for s in steps {
+                if let Some(r) = j.step_mut(s.number) {
+                    r.text = Some(mark_secrets(&s.text, &prepared.vars, &secret));
+                }
+            }
+        }
+        j.state = RunState::Running;
+        (dir.clone(), j)
     } else {
+        let unfinished = newest_unfinished(&base)?;
         if let (Some((dir, j)), false, false) = (&unfinished, opts.force, opts.dry_run) {
             let at = j
                 .steps
@@ -347,7 +435,6 @@ async fn run(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let secret = plan::secret_variables(prepared.page);
         let vars = prepared
             .vars
             .iter()
@@ -365,7 +452,7 @@ async fn run(
             run_id,
             runbook: prepared.name.clone(),
             page: prepared.page.file.display().to_string(),
-            content_hash: hash,
+            page_hash: prepared.page_hash.clone(),
             context: session.context.clone(),
             server: session.server.clone(),
             user: session.user.clone(),
@@ -382,6 +469,7 @@ async fn run(
                     kind: s.kind_name().into(),
                     mutating: s.mutating(),
                     destructive: s.destructive,
+                    text: Some(mark_secrets(&s.text, &prepared.vars, &secret)),
                     state: StepState::Pending,
                     started_at: None,
                     ended_at: None,
@@ -581,7 +669,7 @@ async fn run_steps(
             ));
             show_step(r, step);
             // Resume: was the step's effect already on the cluster?
-            let mut finish_delete = false;
+            let mut finish_delete: Option<Option<String>> = None;
             if attempt_reconcile {
                 attempt_reconcile = false;
                 let mut out = String::new();
@@ -604,7 +692,7 @@ async fn run_steps(
                         break;
                     }
                     Ok(Reconciled::Run) => {}
-                    Ok(Reconciled::FinishDelete) => finish_delete = true,
+                    Ok(Reconciled::FinishDelete(uid)) => finish_delete = Some(uid),
                     Ok(Reconciled::Refuse(why)) => {
                         let f = Failure::Refused(why);
                         match failed(r, step, &tag, &f, Instant::now())? {
@@ -650,7 +738,7 @@ async fn run_steps(
                 }
             }
             // Confirmation of destructive steps.
-            if step.destructive && !r.opts.dry_run && !r.opts.yes && !finish_delete {
+            if step.destructive && !r.opts.dry_run && !r.opts.yes && finish_delete.is_none() {
                 r.ui.line(&format!(
                     "  {} {}",
                     r.ui.red("destructive:"),
@@ -681,8 +769,8 @@ async fn run_steps(
             let mut out = String::new();
             let outcome = {
                 let mut cx = ctx(r, session, kubeconfig, &stop, &mut dry, &mut out);
-                if finish_delete {
-                    exec::resume_delete(&mut cx, step).await
+                if let Some(uid) = finish_delete.clone() {
+                    exec::resume_delete(&mut cx, step, uid).await
                 } else {
                     exec::run_step(&mut cx, step).await
                 }
@@ -814,10 +902,16 @@ fn failed(
 pub fn troubleshoot(p: &Prepared, step: &Step, message: &str) -> Option<String> {
     let file = p.page.file.display();
     let heading = |id: &str| p.outline.headings.iter().find(|h| h.id == id);
+    // A heading that quotes the error ("Expected empty archive"), or that
+    // the message quotes (see "Argo CD wins the race").
+    let named = quoted(message);
     let by_text = p.outline.headings.iter().find(|h| {
         quoted(&h.text)
             .iter()
             .any(|q| q.len() >= 6 && message.contains(q.as_str()))
+            || named
+                .iter()
+                .any(|n| n.len() >= 6 && h.text.to_lowercase().starts_with(&n.to_lowercase()))
     });
     if let Some(h) = by_text {
         return Some(format!("“{}” — {file}#{}", h.text, h.id));

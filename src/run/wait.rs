@@ -107,6 +107,7 @@ pub async fn wait(
     for_: &WaitFor,
     fail_if: &[FailIf],
     timeout: Duration,
+    only_uid: Option<&str>,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Outcome, ClusterError> {
     let started = Instant::now();
@@ -162,14 +163,26 @@ pub async fn wait(
                     return Ok(Outcome::Failed { message });
                 }
             }
-            let objects: Vec<&J> = stores[0].objects.values().collect();
+            let objects: Vec<&J> = stores[0]
+                .objects
+                .values()
+                .filter(|o| {
+                    only_uid
+                        .is_none_or(|u| o.pointer("/metadata/uid").and_then(J::as_str) == Some(u))
+                })
+                .collect();
             let now = state_line(&objects, for_, target);
             if now != last {
                 last = now;
                 progress(&last);
             }
             if holds(for_, &objects) {
-                return Ok(Outcome::Done(objects.into_iter().cloned().collect()));
+                // For a deletion: whatever else of that name is there now.
+                let seen = match for_ {
+                    WaitFor::Delete => stores[0].objects.values().cloned().collect(),
+                    _ => objects.into_iter().cloned().collect(),
+                };
+                return Ok(Outcome::Done(seen));
             }
         }
         Err(ClusterError::Protocol("the watch ended".into()))

@@ -20,6 +20,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "action",
     "destructive",
     "readonly",
+    "idempotent",
     "wait",
     "timeout",
     "troubleshoot",

@@ -2,7 +2,10 @@
 //!
 //! ```` ```bash {run name=check-backups readonly} ```` — a shell script,
 //! run with `bash -euo pipefail` from the repository root. `readonly` says
-//! it changes nothing, so resuming may run it again without asking.
+//! it changes nothing; `idempotent` that it changes things but running it
+//! twice does no harm (it checks before it acts). Either way, resuming a
+//! run that stopped inside it runs it again without asking; any other
+//! shell step makes `--resume` ask the operator whether it took effect.
 //!
 //! ```` ```yaml {run action=VERB name=NAME [destructive] [wait=gone] [troubleshoot="#anchor"]} ````
 //! — a Kubernetes action on the object the YAML names (`apiVersion`,
@@ -59,6 +62,8 @@ pub enum Kind {
     Shell {
         /// Changes nothing: safe to run again on resume.
         readonly: bool,
+        /// Changes things, but running it again does no harm.
+        idempotent: bool,
         timeout: Option<Duration>,
     },
     Kube(Box<Action>),
@@ -457,6 +462,7 @@ impl Parse<'_> {
                 }
                 Kind::Shell {
                     readonly: info.flag("readonly"),
+                    idempotent: info.flag("idempotent"),
                     timeout,
                 }
             }
@@ -1062,7 +1068,7 @@ mod tests {
         assert_eq!(s.kind_name(), "shell");
         assert!(!s.mutating() && !s.destructive);
         assert!(
-            matches!(s.kind, Kind::Shell { readonly: true, timeout: Some(t) } if t == Duration::from_secs(300))
+            matches!(s.kind, Kind::Shell { readonly: true, idempotent: false, timeout: Some(t) } if t == Duration::from_secs(300))
         );
         let s = one("```sh {run name=commit}\ngit push\n```\n");
         assert!(s.mutating(), "shell steps change things unless readonly");
