@@ -1,9 +1,11 @@
 //! The live preview server: the site built in memory ([`state`]), served
-//! on 127.0.0.1 with tiny_http behind a gatekeeper ([`guard`], [`http`]),
+//! on 127.0.0.1 with tiny_http behind a gatekeeper ([`guard`], [`head`],
+//! [`http`]),
 //! rebuilt as files change ([`watch`]), reloaded in the browser
 //! ([`live`]). `cmd::serve` drives it.
 
 pub mod guard;
+pub mod head;
 pub mod http;
 pub mod live;
 pub mod state;
