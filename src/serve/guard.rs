@@ -4,17 +4,14 @@
 //! connection gets a thread (at most `max_connections`); each request
 //! head is read within limits (size and header count by
 //! [`super::head::parse`], time here), and only a complete request is
-//! passed on to tiny_http on an internal loopback port.
+//! passed on to tiny_http on an internal loopback port
+//! ([`super::upstream`]), whose answer is sent back with this
+//! connection's framing.
 //!
 //! Connections are kept alive: requests are taken one after another (a
 //! pipelined one waits its turn) until the client says `close`, stays
-//! idle too long, or breaks a rule. Each request goes to tiny_http on a
-//! fresh connection as HTTP/1.0 (as nginx talks to its upstreams), so
-//! tiny_http answers with a Content-Length and closes; the whole answer
-//! is read before any byte goes to the client, so a client that reads
-//! slowly holds only its own connection thread, never a tiny_http worker.
-//! The answer is then sent with this connection's framing: HTTP/1.1, its
-//! Content-Length, and `Connection: keep-alive` or `close`.
+//! idle too long, or breaks a rule (then it is told, and the connection
+//! closed, since where its next request would start is unknown).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
@@ -23,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::head::{self, Head, Refusal};
+use super::upstream::{self, reframe};
 
 /// How long clients may take; [`Limits::default`] is what `docs serve`
 /// uses (tests shorten them).
@@ -47,9 +45,6 @@ impl Default for Limits {
     }
 }
 
-/// Longest wait for tiny_http's answer (a long-poll is answered after
-/// `live::POLL_TIMEOUT`, well within it).
-const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest wait for a client to take a chunk of its answer.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -128,16 +123,16 @@ const UPSTREAM: Refusal = Refusal {
     body: "the server could not answer (restarting?)\n",
 };
 
-/// Answers a refusal and closes.
+/// Answers a refusal (in one write: one packet) and closes.
 fn refuse(mut client: TcpStream, r: &Refusal) {
-    let _ = write!(
-        client,
+    let answer = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
         r.code,
         r.reason,
         r.body.len(),
         r.body
     );
+    let _ = client.write_all(answer.as_bytes());
 }
 
 /// Why a connection ends without an answer to send.
@@ -167,11 +162,9 @@ fn serve_connection(
             Err(End::Refuse(r)) => return refuse(client, &r),
         };
         buf.drain(..head.len);
-        let Some(answer) = ask_upstream(inner, &head.upstream) else {
-            return refuse(client, &UPSTREAM);
-        };
         let keep = head.keep_alive && !stop.load(Ordering::SeqCst);
-        let Some((out, keep)) = reframe(&answer, &head, keep, limits) else {
+        let answer = upstream::ask(inner, &head);
+        let Some(out) = answer.and_then(|a| reframe(&a, &head, keep, limits.idle)) else {
             return refuse(client, &UPSTREAM);
         };
         if client.write_all(&out).is_err() || !keep {
@@ -224,72 +217,6 @@ fn read_head(
             Err(_) => return Err(End::Quietly),
         }
     }
-}
-
-/// Sends one request to tiny_http and reads its whole answer (it closes
-/// after answering an HTTP/1.0 request).
-fn ask_upstream(inner: SocketAddr, head: &[u8]) -> Option<Vec<u8>> {
-    let mut upstream = TcpStream::connect(inner).ok()?;
-    upstream.set_nodelay(true).ok();
-    upstream.set_read_timeout(Some(UPSTREAM_TIMEOUT)).ok();
-    upstream.write_all(head).ok()?;
-    let mut answer = Vec::new();
-    upstream.read_to_end(&mut answer).ok()?;
-    Some(answer)
-}
-
-/// tiny_http's answer with this connection's framing: HTTP/1.1, a
-/// Content-Length, and whether the connection stays open. `None` if the
-/// answer is broken (cut short, or no head).
-fn reframe(answer: &[u8], req: &Head, keep: bool, limits: &Limits) -> Option<(Vec<u8>, bool)> {
-    let end = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let text = std::str::from_utf8(&answer[..end]).ok()?;
-    let body = &answer[end + 4..];
-    let mut lines = text.split("\r\n");
-    let status = lines.next()?.split_once(' ')?.1;
-    let code: u16 = status.get(..3)?.parse().ok()?;
-    let bodiless = req.method == "HEAD" || code < 200 || code == 204 || code == 304;
-    let mut out = Vec::with_capacity(end + 128 + if bodiless { 0 } else { body.len() });
-    out.extend_from_slice(format!("HTTP/1.1 {status}\r\n").as_bytes());
-    let mut length = None;
-    for line in lines {
-        let name = line.split(':').next().unwrap_or("").trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            length = line.split_once(':')?.1.trim().parse::<usize>().ok();
-            continue;
-        }
-        if ["connection", "keep-alive", "transfer-encoding"]
-            .iter()
-            .any(|h| name.eq_ignore_ascii_case(h))
-        {
-            continue;
-        }
-        out.extend_from_slice(line.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if bodiless {
-        // HEAD: the length of what GET would send.
-        if let Some(n) = length {
-            out.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes());
-        }
-    } else {
-        if length.is_some_and(|n| n != body.len()) {
-            return None;
-        }
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-    }
-    if keep {
-        let idle = limits.idle.as_secs().max(1);
-        out.extend_from_slice(
-            format!("Connection: keep-alive\r\nKeep-Alive: timeout={idle}\r\n\r\n").as_bytes(),
-        );
-    } else {
-        out.extend_from_slice(b"Connection: close\r\n\r\n");
-    }
-    if !bodiless {
-        out.extend_from_slice(body);
-    }
-    Some((out, keep))
 }
 
 #[cfg(test)]
@@ -420,32 +347,6 @@ mod tests {
         let _held: Vec<TcpStream> = (0..2).map(|_| f.connect()).collect();
         let answer = rest(&mut f.connect());
         assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
-    }
-
-    #[test]
-    fn an_unframed_or_cut_answer_is_never_passed_as_complete() {
-        let req = head::parse(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap()
-            .unwrap();
-        let l = Limits::default();
-        let ok = reframe(
-            b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
-            &req,
-            true,
-            &l,
-        )
-        .unwrap();
-        let text = String::from_utf8(ok.0).unwrap();
-        assert!(text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with("Content-Length: 2\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\n\r\nhi"), "{text}");
-        assert!(reframe(
-            b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhi",
-            &req,
-            true,
-            &l
-        )
-        .is_none());
-        assert!(reframe(b"HTTP/1.0 200 OK\r\nContent-", &req, true, &l).is_none());
-        assert!(reframe(b"", &req, true, &l).is_none());
     }
 
     #[test]
