@@ -14,7 +14,10 @@ REPO = os.path.dirname(HERE)
 def build_docs():
     """Builds docs in release mode; returns the binary's path."""
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
-    return os.path.join(REPO, "target", "release", "docs")
+    # Where cargo put it: CARGO_TARGET_DIR (relative to REPO, where cargo
+    # ran) if set.
+    target = os.path.join(REPO, os.environ.get("CARGO_TARGET_DIR", "target"))
+    return os.path.join(target, "release", "docs")
 
 
 def require_mdbook():
