@@ -37,19 +37,11 @@ import tempfile
 import threading
 import time
 
-from harness import build_docs
+from harness import build_docs, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOAD_BEFORE = os.getloadavg()[0]
 SLOW_HEAD = b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def site_paths(public):
