@@ -1,7 +1,8 @@
 """Shared by the benchmark scripts: build `docs`, find mdBook, time a
-process with its peak memory."""
+process with its peak memory, pick a free port."""
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,7 +15,10 @@ REPO = os.path.dirname(HERE)
 def build_docs():
     """Builds docs in release mode; returns the binary's path."""
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
-    return os.path.join(REPO, "target", "release", "docs")
+    # Where cargo put it: CARGO_TARGET_DIR (relative to REPO, where cargo
+    # ran) if set.
+    target = os.path.join(REPO, os.environ.get("CARGO_TARGET_DIR", "target"))
+    return os.path.join(target, "release", "docs")
 
 
 def require_mdbook():
@@ -39,3 +43,12 @@ def run(cmd, cwd):
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("%s failed in %s:\n%s" % (" ".join(cmd), cwd, err[-3000:]))
     return elapsed, usage.ru_maxrss / 1024.0, err
+
+
+def free_port():
+    """A port free on 127.0.0.1 right now, for a server to listen on."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

@@ -19,18 +19,9 @@ import tempfile
 import time
 import urllib.request
 
-from harness import REPO, build_docs, require_mdbook
+from harness import REPO, build_docs, free_port, require_mdbook
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def fetch(url):

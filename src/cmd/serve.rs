@@ -60,30 +60,24 @@ pub fn run(root: &Path, opts: &ServeArgs, color: bool) -> Result<ExitCode> {
     let mut threads = Vec::new();
     {
         let stop = stop.clone();
-        threads.push(std::thread::spawn(move || {
-            guard::run(listener, inner_addr, stop)
-        }));
+        threads.push(spawn("docs-accept", move || {
+            guard::run(listener, inner_addr, stop, guard::Limits::default())
+        })?);
     }
     for _ in 0..WORKERS {
         let (server, live, stop) = (server.clone(), live.clone(), stop.clone());
-        threads.push(std::thread::spawn(move || {
-            while !stop.load(Ordering::SeqCst) {
-                match server.recv_timeout(Duration::from_millis(250)) {
-                    Ok(Some(req)) => http::handle(req, &live),
-                    Ok(None) => {}
-                    Err(_) => break,
-                }
-            }
-        }));
+        threads.push(spawn("docs-worker", move || {
+            http::work(&server, &live, &stop)
+        })?);
     }
     {
         let (live, stop) = (live.clone(), stop.clone());
-        threads.push(std::thread::spawn(move || {
+        threads.push(spawn("docs-expire", move || {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(500));
                 live.expire();
             }
-        }));
+        })?);
     }
 
     while let Some(changes) = watch.next(&|| stop.load(Ordering::SeqCst)) {
@@ -97,11 +91,19 @@ pub fn run(root: &Path, opts: &ServeArgs, color: bool) -> Result<ExitCode> {
     }
     live.release_all();
     server.unblock();
+    guard::wake(addr);
     for t in threads {
         let _ = t.join();
     }
     eprintln!("Stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::new(format!("cannot start a thread: {e}")))
 }
 
 fn report(state: &State, color: bool) {

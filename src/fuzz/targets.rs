@@ -92,8 +92,44 @@ pub const CONFIG: Target = Target {
     },
 };
 
+pub const HTTP_HEAD: Target = Target {
+    name: "http-head",
+    seeds: &[
+        "GET /a.html HTTP/1.1\r\nHost: localhost:3000\r\nAccept-Encoding: gzip, br\r\nIf-None-Match: \"0123-4\"\r\n\r\n",
+        "HEAD /guide/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+        "\r\nGET /__docs/poll?since=3 HTTP/1.1\r\nHost: x\r\nConnection: close, X-A\r\nX-A: 1\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ],
+    dictionary: &[
+        "\r\n", "\r\n\r\n", "\n", "\r", " ", ": ", ":", "\t", "GET ", "HEAD ", " HTTP/1.1", " HTTP/1.0",
+        " HTTP/2.0", "Host: x\r\n", "Connection: ", "close", "keep-alive", "Content-Length: ",
+        "Transfer-Encoding: ", "Keep-Alive", "Upgrade", ",", "%2e%2e/", "/", "0", "00",
+    ],
+    run: |input| {
+        use crate::serve::head::{parse, MAX_HEAD};
+        let Ok(Some(head)) = parse(input) else {
+            return;
+        };
+        // What is passed on is one complete head, taken from the input,
+        // that parses to itself (the server behind sees what was checked).
+        assert!(head.len <= input.len() && head.len <= MAX_HEAD);
+        assert!(head.upstream.len() <= head.len);
+        let again = parse(&head.upstream).expect("the upstream head parses").expect("complete");
+        assert_eq!(again.len, head.upstream.len());
+        assert_eq!(again.upstream, head.upstream);
+        assert_eq!(again.method, head.method);
+    },
+};
+
 /// Every target, for the long runs.
-pub const ALL: &[&Target] = &[&FRONT_MATTER, &FENCE_INFO, &YAML, &SELECT_PATH, &CONFIG];
+pub const ALL: &[&Target] = &[
+    &FRONT_MATTER,
+    &FENCE_INFO,
+    &YAML,
+    &SELECT_PATH,
+    &CONFIG,
+    &HTTP_HEAD,
+];
 
 #[cfg(test)]
 mod tests {
@@ -123,6 +159,11 @@ mod tests {
     #[test]
     fn config() {
         quick(&CONFIG);
+    }
+
+    #[test]
+    fn http_head() {
+        quick(&HTTP_HEAD);
     }
 
     /// `DOCS_FUZZ_SECONDS=600 cargo test --release --lib fuzz::targets::tests::long -- --ignored --nocapture`

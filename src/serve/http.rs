@@ -3,8 +3,12 @@
 //! still validated strictly so that probes get a clear 400.
 
 use std::io::Cursor;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use tiny_http::{Header, Method, Request, Response, StatusCode};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
 use super::live::{Live, LIVE_JS};
 
@@ -12,46 +16,137 @@ use super::live::{Live, LIVE_JS};
 pub const MAX_HEADERS: usize = 64;
 pub const MAX_URL: usize = 2048;
 
-type Resp = Response<Cursor<Vec<u8>>>;
+pub type Resp = Response<Cursor<Vec<u8>>>;
 
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+/// What to do with a request.
+pub enum Answer {
+    Now(Resp),
+    /// A long-poll for a state newer than this version: park it.
+    Park(u64),
+}
+
+/// A worker: answers requests until `stop`. A handler that panics costs
+/// its request a 500, never the worker (nor, one by one, the server).
+pub fn work(server: &Server, live: &Live, stop: &AtomicBool) {
+    serve_requests(
+        server,
+        stop,
+        |req| answer(req, live),
+        |req, since| live.poll(req, since),
+    );
+}
+
+fn serve_requests(
+    server: &Server,
+    stop: &AtomicBool,
+    answer: impl Fn(&Request) -> Answer,
+    park: impl Fn(Request, u64),
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let req = match server.recv_timeout(Duration::from_millis(250)) {
+            Ok(Some(req)) => req,
+            Ok(None) => continue,
+            Err(_) => break,
+        };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| answer(&req))) {
+            Ok(Answer::Now(resp)) => {
+                let _ = req.respond(resp);
+            }
+            Ok(Answer::Park(since)) => park(req, since),
+            Err(_) => {
+                // The panic message is already on stderr.
+                eprintln!(
+                    "error: internal error answering {} {} (answered 500; please report it)",
+                    req.method(),
+                    req.url()
+                );
+                let _ = req.respond(plain(500, "internal error\n"));
+            }
+        }
+    }
+}
+
+/// Bytes that cannot go into a header value as they are: controls, and
+/// everything beyond ASCII (which `utf8_percent_encode` always encodes;
+/// tiny_http takes ASCII only). URLs are encoded before ([`url_path`]),
+/// so `%` is left alone.
+const HEADER_VALUE: &AsciiSet = CONTROLS;
+/// What a path segment of a URL cannot hold as it is (RFC 3986).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Setting a header whatever its value: values are percent-encoded as
+/// needed, so a page named `café` cannot make an invalid header.
+pub trait SetHeader {
+    fn set(self, name: &'static str, value: &str) -> Self;
+}
+
+impl SetHeader for Resp {
+    fn set(self, name: &'static str, value: &str) -> Resp {
+        match header(name, value) {
+            Some(h) => self.with_header(h),
+            None => self,
+        }
+    }
+}
+
+fn header(name: &'static str, value: &str) -> Option<Header> {
+    let value = utf8_percent_encode(value, HEADER_VALUE).to_string();
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+/// A site path as a URL path: each segment percent-encoded.
+fn url_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn plain(code: u16, text: &str) -> Resp {
     Response::from_string(text)
         .with_status_code(code)
-        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+        .set("Content-Type", "text/plain; charset=utf-8")
 }
 
-/// Handles a request, or parks it (long-poll).
-pub fn handle(req: Request, live: &Live) {
+/// The answer to a request, or a long-poll to park.
+pub fn answer(req: &Request, live: &Live) -> Answer {
     if req.headers().len() > MAX_HEADERS {
-        let _ = req.respond(plain(431, "too many request headers\n"));
-        return;
+        return Answer::Now(plain(431, "too many request headers\n"));
     }
     if req.url().len() > MAX_URL {
-        let _ = req.respond(plain(414, "URL too long\n"));
-        return;
+        return Answer::Now(plain(414, "URL too long\n"));
     }
     if !matches!(req.method(), Method::Get | Method::Head) {
-        let _ = req
-            .respond(plain(405, "only GET and HEAD\n").with_header(header("Allow", "GET, HEAD")));
-        return;
+        return Answer::Now(plain(405, "only GET and HEAD\n").set("Allow", "GET, HEAD"));
     }
     if req.body_length().is_some_and(|n| n > 0) {
-        let _ = req.respond(plain(413, "requests have no body here\n"));
-        return;
+        return Answer::Now(plain(413, "requests have no body here\n"));
     }
-    let url = req.url().to_string();
-    let (raw_path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let url = req.url();
+    let (raw_path, query) = url.split_once('?').unwrap_or((url, ""));
     match raw_path {
         "/__docs/live.js" => {
-            let r = Response::from_string(LIVE_JS)
-                .with_header(header("Content-Type", "text/javascript; charset=utf-8"))
-                .with_header(header("Cache-Control", "no-store"));
-            let _ = req.respond(r);
-            return;
+            return Answer::Now(
+                Response::from_string(LIVE_JS)
+                    .set("Content-Type", "text/javascript; charset=utf-8")
+                    .set("Cache-Control", "no-store"),
+            )
         }
         "/__docs/poll" => {
             let since = query
@@ -59,20 +154,14 @@ pub fn handle(req: Request, live: &Live) {
                 .find_map(|kv| kv.strip_prefix("since="))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            live.poll(req, since);
-            return;
+            return Answer::Park(since);
         }
         _ => {}
     }
-    let path = match decode_path(raw_path) {
-        Ok(p) => p,
-        Err(why) => {
-            let _ = req.respond(plain(400, &format!("bad path: {why}\n")));
-            return;
-        }
-    };
-    let resp = respond_file(&req, live, &path);
-    let _ = req.respond(resp);
+    match decode_path(raw_path) {
+        Ok(path) => Answer::Now(respond_file(req, live, &path)),
+        Err(why) => Answer::Now(plain(400, &format!("bad path: {why}\n"))),
+    }
 }
 
 fn respond_file(req: &Request, live: &Live, path: &str) -> Resp {
@@ -87,7 +176,7 @@ fn respond_file(req: &Request, live: &Live, path: &str) -> Resp {
         if snap.files.contains_key(&format!("{key}/index.html")) {
             return Response::from_string("")
                 .with_status_code(301)
-                .with_header(header("Location", &format!("/{key}/")));
+                .set("Location", &format!("/{}/", url_path(&key)));
         }
         let body = snap
             .files
@@ -96,8 +185,8 @@ fn respond_file(req: &Request, live: &Live, path: &str) -> Resp {
             .unwrap_or_else(|| b"not found\n".to_vec());
         return Response::from_data(body)
             .with_status_code(404)
-            .with_header(header("Content-Type", "text/html; charset=utf-8"))
-            .with_header(header("Cache-Control", "no-store"));
+            .set("Content-Type", "text/html; charset=utf-8")
+            .set("Cache-Control", "no-store");
     };
     let accepts_gzip = req.headers().iter().any(|h| {
         h.field.equiv("Accept-Encoding")
@@ -117,19 +206,18 @@ fn respond_file(req: &Request, live: &Live, path: &str) -> Resp {
         .find(|h| h.field.equiv("If-None-Match"))
         .map(|h| h.value.as_str().to_string());
     let common = |r: Resp| {
-        r.with_header(header("ETag", &etag))
-            .with_header(header("Cache-Control", "no-cache"))
-            .with_header(header("Vary", "Accept-Encoding"))
-            .with_header(header("X-Content-Type-Options", "nosniff"))
+        r.set("ETag", &etag)
+            .set("Cache-Control", "no-cache")
+            .set("Vary", "Accept-Encoding")
+            .set("X-Content-Type-Options", "nosniff")
     };
     if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
         return common(Response::from_data(Vec::new()).with_status_code(StatusCode(304)));
     }
     let body = gz.map(<[u8]>::to_vec).unwrap_or_else(|| file.bytes.clone());
-    let mut r =
-        common(Response::from_data(body).with_header(header("Content-Type", file.content_type)));
+    let mut r = common(Response::from_data(body).set("Content-Type", file.content_type));
     if gz.is_some() {
-        r = r.with_header(header("Content-Encoding", "gzip"));
+        r = r.set("Content-Encoding", "gzip");
     }
     r
 }
@@ -179,6 +267,59 @@ fn percent_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panicking_handler_costs_a_500_not_the_worker() {
+        use std::io::{Read, Write};
+        use std::sync::Arc;
+        let server = Arc::new(Server::http("127.0.0.1:0").unwrap());
+        let addr = server.server_addr().to_ip().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        // One worker: if a panic took it, nothing would answer after.
+        let worker = {
+            let (server, stop) = (server.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let answer = |req: &Request| {
+                    assert!(req.url() != "/boom", "a planted bug");
+                    Answer::Now(plain(200, "fine\n"))
+                };
+                serve_requests(&server, &stop, answer, |_, _| {})
+            })
+        };
+        let get = |path: &str| {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            write!(c, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+            let mut out = String::new();
+            let _ = c.read_to_string(&mut out);
+            out
+        };
+        for _ in 0..3 {
+            assert!(get("/boom").starts_with("HTTP/1.0 500 "));
+        }
+        let fine = get("/ok");
+        assert!(
+            fine.starts_with("HTTP/1.0 200 ") && fine.ends_with("fine\n"),
+            "{fine}"
+        );
+        stop.store(true, Ordering::SeqCst);
+        worker.join().unwrap();
+    }
+
+    #[test]
+    fn header_values_are_always_valid() {
+        for v in ["/café/", "a\r\nSet-Cookie: x", "nul\0", "ok", "%zz"] {
+            let h = header("Location", v).unwrap();
+            assert!(
+                h.value.as_str().bytes().all(|b| (0x20..0x7f).contains(&b)),
+                "{v:?}"
+            );
+        }
+        assert_eq!(
+            url_path("café/100% sure?/a#b"),
+            "caf%C3%A9/100%25%20sure%3F/a%23b"
+        );
+    }
 
     #[test]
     fn decodes_ordinary_paths() {

@@ -2,11 +2,13 @@
 //! change (long-poll: a waiting request is parked, not a thread).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tiny_http::{Header, Request, Response};
+use tiny_http::{Request, Response};
+
+use super::http::{Resp, SetHeader};
 
 use crate::diagnostic::Diagnostic;
 
@@ -150,7 +152,10 @@ impl Live {
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.now.read().expect("live lock").clone()
+        self.now
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Publishes new files (`None`: unchanged) and problems, and answers
@@ -163,7 +168,7 @@ impl Live {
         problems: Problems,
     ) {
         {
-            let mut now = self.now.write().expect("live lock");
+            let mut now = self.now.write().unwrap_or_else(PoisonError::into_inner);
             let next = Snapshot {
                 files: files.unwrap_or_else(|| now.files.clone()),
                 site: now.site + u64::from(reload),
@@ -185,13 +190,19 @@ impl Live {
         .expect("state serializes")
     }
 
+    /// The parked polls. A panic elsewhere cannot leave this list
+    /// half-updated, so a poisoned lock is taken as it is.
+    fn waiting(&self) -> MutexGuard<'_, Vec<(Request, Instant)>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Answers at once if the state is newer than `since`, else parks.
     pub fn poll(&self, req: Request, since: u64) {
         if self.snapshot().version > since {
             let _ = req.respond(json_response(&self.state_json()));
             return;
         }
-        let mut waiting = self.waiting.lock().expect("waiting lock");
+        let mut waiting = self.waiting();
         if waiting.len() >= MAX_WAITING {
             drop(waiting);
             let _ = req.respond(json_response(&self.state_json()));
@@ -203,7 +214,7 @@ impl Live {
     /// Answers parked polls older than the timeout (run periodically).
     pub fn expire(&self) {
         let old: Vec<(Request, Instant)> = {
-            let mut waiting = self.waiting.lock().expect("waiting lock");
+            let mut waiting = self.waiting();
             let (old, keep): (Vec<_>, Vec<_>) = waiting
                 .drain(..)
                 .partition(|(_, at)| at.elapsed() >= POLL_TIMEOUT);
@@ -215,7 +226,7 @@ impl Live {
 
     /// Answers every parked poll (after a change, and on shutdown).
     pub fn release_all(&self) {
-        let waiting = std::mem::take(&mut *self.waiting.lock().expect("waiting lock"));
+        let waiting = std::mem::take(&mut *self.waiting());
         self.answer(waiting);
     }
 
@@ -231,10 +242,10 @@ impl Live {
     }
 }
 
-fn json_response(body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+fn json_response(body: &str) -> Resp {
     Response::from_string(body)
-        .with_header(Header::from_bytes("Content-Type", "application/json").expect("header"))
-        .with_header(Header::from_bytes("Cache-Control", "no-store").expect("header"))
+        .set("Content-Type", "application/json")
+        .set("Cache-Control", "no-store")
 }
 
 /// The script injected into every served page: long-polls for changes,

@@ -1,12 +1,15 @@
 //! The live preview server: the site built in memory ([`state`]), served
-//! on 127.0.0.1 with tiny_http behind a gatekeeper ([`guard`], [`http`]),
+//! on 127.0.0.1 with tiny_http behind a gatekeeper ([`guard`], [`head`],
+//! [`upstream`], [`http`]),
 //! rebuilt as files change ([`watch`]), reloaded in the browser
 //! ([`live`]). `cmd::serve` drives it.
 
 pub mod guard;
+pub mod head;
 pub mod http;
 pub mod live;
 pub mod state;
+pub mod upstream;
 pub mod watch;
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -22,7 +25,8 @@ pub const WORKERS: usize = 8;
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Binds host:port. Accepted sockets inherit the timeouts (Linux copies
-/// them from the listener), a second line of defence behind the guard.
+/// them from the listener): for tiny_http's internal port, a second line
+/// of defence behind the guard, which sets its own on client sockets.
 pub fn bind(host: &str, port: u16) -> Result<TcpListener> {
     let addr: SocketAddr = (host, port)
         .to_socket_addrs()
@@ -34,6 +38,9 @@ pub fn bind(host: &str, port: u16) -> Result<TcpListener> {
     socket.set_read_timeout(Some(CLIENT_TIMEOUT)).ok();
     socket.set_write_timeout(Some(CLIENT_TIMEOUT)).ok();
     socket.set_reuse_address(true).ok();
+    // Inherited too: tiny_http writes an answer's head and body apart, and
+    // Nagle may hold the body for the reader's delayed ACK (40 ms).
+    socket.set_tcp_nodelay(true).ok();
     socket.bind(&addr.into()).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
             Error::new(format!("port {port} on {host} is busy (another server, maybe another `docs serve`?): choose one with --port, or --port 0 for any free port"))

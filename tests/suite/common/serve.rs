@@ -134,41 +134,133 @@ impl Http {
     }
 }
 
-/// Sends raw bytes, reads the whole answer (the request asks to close).
+/// Sends raw bytes on a new connection and reads one answer (by its
+/// Content-Length, else to the end).
 pub fn request(port: u16, raw: &[u8]) -> Http {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut c = Conn::open(port);
     // The server may answer and close before reading everything (limits).
-    let _ = s.write_all(raw);
-    // Read the head, then the body by its length (a peer may keep the
-    // connection open), else to the end.
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16384];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            if let Some(len) = len {
-                while buf.len() < end + 4 + len {
-                    match s.read(&mut chunk) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                return parse(&buf);
-            }
-            break;
-        }
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return parse(&buf),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+    c.send(raw);
+    c.answer(false).unwrap_or_else(|| parse(&c.buf))
+}
+
+/// A client connection kept open across requests (keep-alive).
+pub struct Conn {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    pub fn open(port: u16) -> Conn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        Conn {
+            stream,
+            buf: Vec::new(),
         }
     }
-    let _ = s.read_to_end(&mut buf);
-    parse(&buf)
+
+    /// Writes raw bytes (errors ignored: the server may have closed).
+    pub fn send(&mut self, raw: &[u8]) {
+        let _ = self.stream.write_all(raw);
+    }
+
+    /// `send` then `answer` for a GET (or HEAD) of `path` asking to keep
+    /// the connection.
+    pub fn get(&mut self, method: &str, path: &str) -> Option<Http> {
+        self.send(format!("{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        self.answer(method == "HEAD")
+    }
+
+    /// Reads the next answer, framed by Content-Length or chunked, or to
+    /// the end of the connection if it has neither; `None` if the
+    /// connection ends (or times out) first. `head` says the request
+    /// was HEAD (no body follows).
+    pub fn answer(&mut self, head: bool) -> Option<Http> {
+        let end = loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            if !self.fill() {
+                return None;
+            }
+        };
+        let head_text = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
+        let code: u16 = head_text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let bodiless = head || code < 200 || code == 204 || code == 304;
+        let field = |name: &str| {
+            head_text
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        let total = if bodiless {
+            end
+        } else if let Some(len) = field("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+            while self.buf.len() < end + len {
+                if !self.fill() {
+                    return None;
+                }
+            }
+            end + len
+        } else if field("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+            loop {
+                if let Some(n) = chunked_len(&self.buf[end..]) {
+                    break end + n;
+                }
+                if !self.fill() {
+                    return None;
+                }
+            }
+        } else {
+            while self.fill() {}
+            self.buf.len()
+        };
+        let http = parse(&self.buf[..total]);
+        self.buf.drain(..total);
+        Some(http)
+    }
+
+    /// Whether the server has closed the connection (reads to its end;
+    /// bounded by the read timeout).
+    pub fn closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        self.buf.is_empty() && matches!(self.stream.read(&mut byte), Ok(0))
+    }
+
+    fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 16384];
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+}
+
+/// The length of a complete chunked body at the start of `b`, if it is
+/// all there.
+fn chunked_len(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let nl = b[at..].windows(2).position(|w| w == b"\r\n")?;
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[at..at + nl]).ok()?.trim(), 16).ok()?;
+        at += nl + 2 + size + 2;
+        if at > b.len() {
+            return None;
+        }
+        if size == 0 {
+            return Some(at);
+        }
+    }
 }
 
 fn parse(buf: &[u8]) -> Http {
