@@ -599,11 +599,11 @@ async fn run(
     r.save()?;
     let code = run_steps(&mut r, &session, &kubeconfig, stop_rx).await;
     signals.abort();
+    // Anything but done can be resumed.
     let state = match code {
         Ok(EXIT_DONE) => RunState::Done,
         Ok(EXIT_INTERRUPTED) => RunState::Interrupted,
-        Ok(_) => RunState::Failed,
-        Err(_) => RunState::Aborted,
+        _ => RunState::Failed,
     };
     r.journal.state = state;
     let saved = r.save();
@@ -1040,7 +1040,7 @@ async fn preflight_secrets(
     Ok(())
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "localhost".into())

@@ -317,3 +317,88 @@ pub fn eventually<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// `docs run` on a pseudo-terminal (stdin, stdout and stderr), so that it
+/// prompts: the test reads what it shows and types answers.
+pub struct Pty {
+    pub child: Child,
+    master: std::fs::File,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Pty {
+    pub fn spawn(bed: &Bed, args: &[&str]) -> Pty {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty fills two descriptors we then own.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty");
+        let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+        let mut cmd = bed.command(args);
+        cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        let child = cmd.spawn().expect("start docs on a pty");
+        let master = unsafe { std::fs::File::from_raw_fd(master) };
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (reader, sink) = (master.try_clone().unwrap(), seen.clone());
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut reader = reader;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Pty {
+            child,
+            master,
+            seen,
+        }
+    }
+
+    /// Waits until the terminal shows `text` (bounded).
+    pub fn expect(&self, text: &str) {
+        let start = Instant::now();
+        while !self.seen.lock().unwrap().contains(text) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {text:?} on the terminal, which shows:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        self.master
+            .write_all(format!("{line}\r").as_bytes())
+            .unwrap();
+        self.master.flush().unwrap();
+    }
+
+    pub fn screen(&self) -> String {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits for the exit code.
+    pub fn finish(mut self) -> (i32, String) {
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        std::thread::sleep(Duration::from_millis(100));
+        (code, self.screen())
+    }
+}
