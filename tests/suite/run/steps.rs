@@ -550,3 +550,100 @@ fn a_corrupt_journal_is_reported_and_kept() {
         .says("journal.json:1:");
     assert!(path.exists(), "kept as it is");
 }
+
+#[test]
+fn shell_steps_talk_to_the_runs_context_whatever_the_current_one_is() {
+    let body = "```bash {run name=which readonly}\nkubectl config current-context\nkubectl get namespace ns -o jsonpath='{.metadata.name}'; echo\n```\n";
+    let bed = Bed::small("run-context", body, false);
+    // The user's kubeconfig points elsewhere by default.
+    let text = std::fs::read_to_string(&bed.kubeconfig).unwrap();
+    std::fs::write(
+        &bed.kubeconfig,
+        text.replace("current-context: test", "current-context: other"),
+    )
+    .unwrap();
+    bed.run(&["rb"])
+        .code(2)
+        .says("preflight:")
+        .says("unreachable");
+    let run = bed.run(&["rb", "--context", "test", "--force"]);
+    run.code(0).says("│ test").says("│ ns");
+    assert_eq!(
+        std::fs::read_to_string(&bed.kubeconfig)
+            .unwrap()
+            .matches("current-context: other")
+            .count(),
+        1,
+        "the user's kubeconfig is not changed"
+    );
+}
+
+#[test]
+fn a_delete_never_removes_another_object_of_the_same_name() {
+    let body = "```yaml {run action=assert name=look}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ns\nassert:\n  - path: data.mode\n    exists: true\n```\n\n```bash {run name=meanwhile readonly}\nkubectl -n ns delete configmap settings\nkubectl -n ns create configmap settings --from-literal=mode=new\n```\n\n```yaml {run action=delete name=drop}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ns\n```\n";
+    let bed = Bed::small("run-uid", body, false);
+    let c = &bed.cluster;
+    c.create(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "ns"}, "data": {"mode": "old"}})).unwrap();
+    let run = bed.run(&["rb", "--yes"]);
+    run.code(1)
+        .says("is not the object this run saw")
+        .says("Not deleting it.");
+    assert_eq!(
+        c.get("configmap", "ns", "settings").unwrap()["data"]["mode"],
+        "new"
+    );
+    let delete = c
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "DELETE" && !r.user_agent.contains("kubectl"))
+        .unwrap();
+    assert!(
+        delete.raw_body.contains("\"uid\""),
+        "a uid precondition: {}",
+        delete.raw_body
+    );
+}
+
+#[test]
+fn mutating_requests_are_never_retried_reads_may_be() {
+    let bed = Bed::small("run-retry-policy", CM, false);
+    let c = &bed.cluster;
+    // A 503 on the create: kube would retry it by default; we must not.
+    c.unavailable("create", "configmaps", Some(1));
+    bed.run(&["rb", "--yes"]).code(1).says("503");
+    let posts = c
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/configmaps"))
+        .count();
+    assert_eq!(posts, 1, "sent once");
+    // A 503 on a read is retried.
+    bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=assert name=look}\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\nassert:\n  - path: metadata.name\n    equals: ns\n```\n");
+    c.clear_log();
+    c.unavailable("get", "namespaces", Some(1));
+    bed.run(&["rb", "--force"]).code(0);
+    let gets = c
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/namespaces/ns"))
+        .count();
+    assert_eq!(gets, 2, "retried once");
+}
+
+#[test]
+fn journals_go_where_asked_and_the_default_is_git_ignored() {
+    let bed = Bed::small(
+        "run-journal-dir",
+        "```bash {run name=a readonly}\necho a\n```\n",
+        false,
+    );
+    bed.run(&["rb", "--journal", "ops/runs"]).code(0);
+    let runs: Vec<_> = std::fs::read_dir(bed.repo.path("ops/runs"))
+        .unwrap()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let dir = runs[0].as_ref().unwrap().path();
+    assert!(dir.join("journal.json").is_file() && dir.join("transcript.md").is_file());
+    bed.run(&["rb"]).code(0);
+    assert_eq!(bed.repo.read(".docs/.gitignore").lines().last(), Some("*"));
+}
