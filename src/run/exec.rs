@@ -291,7 +291,7 @@ async fn run_action(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepRes
             }
             let for_ = a.wait_for.clone().unwrap_or(WaitFor::Delete);
             let timeout = a.timeout.unwrap_or(WAIT_TIMEOUT);
-            run_wait(cx, step, t, &for_, &a.fail_if, timeout).await
+            run_wait(cx, step, t, &for_, &a.fail_if, timeout, None).await
         }
     }
 }
@@ -346,7 +346,7 @@ async fn finish_delete(
     t: &Target,
     uid: Option<String>,
 ) -> Result<StepResult, Failure> {
-    let done = run_wait_on(
+    let done = run_wait(
         cx,
         step,
         t,
@@ -449,19 +449,8 @@ async fn run_assert(cx: &mut Ctx<'_>, a: &Action) -> Result<StepResult, Failure>
     })
 }
 
-async fn run_wait(
-    cx: &mut Ctx<'_>,
-    step: &Step,
-    t: &Target,
-    for_: &WaitFor,
-    fail_if: &[crate::runbook::step::FailIf],
-    timeout: Duration,
-) -> Result<StepResult, Failure> {
-    run_wait_on(cx, step, t, for_, fail_if, timeout, None).await
-}
-
 #[allow(clippy::too_many_arguments)]
-async fn run_wait_on(
+async fn run_wait(
     cx: &mut Ctx<'_>,
     step: &Step,
     t: &Target,

@@ -86,6 +86,17 @@ fn age(lease: &J) -> Option<Duration> {
     Some(Duration::from_secs_f64(secs.max(0.0)))
 }
 
+/// A conflict while taking the lease: another run took it just now.
+fn lost_race(e: ClusterError) -> Refused {
+    match e {
+        ClusterError::Conflict { .. } => Refused::Busy {
+            holder: "another run, just now".into(),
+            age: Duration::ZERO,
+        },
+        other => Refused::Cluster(other),
+    }
+}
+
 /// Whether a holder (`<run> <user>@<host> pid <N>`) is a process of this
 /// machine that no longer exists: its lease is stale at once.
 fn holder_is_gone(holder: &str) -> bool {
@@ -135,13 +146,7 @@ pub async fn acquire(
             session
                 .create(&key, &body, false)
                 .await
-                .map_err(|e| match e {
-                    ClusterError::Conflict { .. } => Refused::Busy {
-                        holder: "another run, just now".into(),
-                        age: Duration::ZERO,
-                    },
-                    other => Refused::Cluster(other),
-                })?
+                .map_err(lost_race)?
         }
         Some(lease) => {
             let current = lease
@@ -180,13 +185,7 @@ pub async fn acquire(
             session
                 .merge_patch(&key, &patch, false)
                 .await
-                .map_err(|e| match e {
-                    ClusterError::Conflict { .. } => Refused::Busy {
-                        holder: "another run, just now".into(),
-                        age: Duration::ZERO,
-                    },
-                    other => Refused::Cluster(other),
-                })?
+                .map_err(lost_race)?
         }
     };
     let uid = obj
