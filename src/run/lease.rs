@@ -110,7 +110,7 @@ fn holder_is_gone(holder: &str) -> bool {
     let Ok(pid) = pid.parse::<i32>() else {
         return false;
     };
-    if host != super::hostname() || pid <= 0 {
+    if host != super::preflight::hostname() || pid <= 0 {
         return false;
     }
     // SAFETY: signal 0 only checks that the process exists.
