@@ -4,9 +4,13 @@
 //!
 //! `steps` covers each step kind and option on small runbooks; `drill`
 //! runs the repository's real disaster-recovery and point-in-time
-//! runbooks, kills them, breaks the cluster under them, and resumes.
+//! runbooks, kills them, breaks the cluster under them, and resumes;
+//! `real` runs the DR drill against a cluster known only by its
+//! kubeconfig (`DOCS_TEST_KUBECONFIG`, and always the test server with its
+//! controllers off), playing the operators through the API.
 
 mod drill;
+mod real;
 mod steps;
 
 use std::path::{Path, PathBuf};
