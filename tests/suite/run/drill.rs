@@ -263,21 +263,7 @@ fn resume_to_the_end(bed: &Bed) {
 
 #[test]
 fn killed_at_every_step_boundary_resume_finishes_without_repeating_a_mutation() {
-    let names: Vec<String> = {
-        let bed = Bed::small("drill-names", "", false);
-        drop(bed);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_docs"))
-            .args(["-C", env!("CARGO_MANIFEST_DIR"), "run", DR, "--list"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                l.split_once("] ")
-                    .map(|(_, r)| r.split_whitespace().next().unwrap().to_string())
-            })
-            .collect()
-    };
+    let names = step_names(DR);
     assert!(names.len() >= 15, "{names:?}");
     // One bed per boundary: kill just after step k is reported done.
     for (k, name) in names.iter().enumerate().take(names.len() - 1) {
