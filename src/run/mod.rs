@@ -215,7 +215,12 @@ async fn run(
         _ => r.ui.red("stopped: a step failed"),
     };
     r.ui.line(&format!(
-        "{finished}  (journal and transcript: {})",
+        "{finished}  ({}: {})",
+        if opts.dry_run {
+            "transcript"
+        } else {
+            "journal and transcript"
+        },
         r.dir.display()
     ));
     r.ui.event(json!({"event": "run", "state": format!("{:?}", r.journal.state).to_lowercase(), "exit": code, "dir": r.dir.display().to_string()}));

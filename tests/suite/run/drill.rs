@@ -201,7 +201,9 @@ fn a_dry_run_of_the_whole_runbook_changes_nothing() {
     c.clear_log();
     let run = bed.run(&[DR, "--dry-run"]);
     run.code(0)
-        .says("dry run done: every step would be accepted");
+        .says("dry run done: every step would be accepted")
+        .says("list-backups … 1 object checked, 1 check hold (checked now)")
+        .says("confirm-recovery-bootstrap … not evaluated (dry run");
     assert!(
         docs_mutations(&bed).is_empty(),
         "{:#?}",

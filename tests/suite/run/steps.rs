@@ -243,6 +243,12 @@ fn a_dry_run_changes_nothing_and_reports_what_would_happen() {
     bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=create name=bad}\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: db\n  namespace: ns\nspec:\n  instances: many\n```\n");
     bed.run(&["rb", "--dry-run"]).code(1).says("422 Invalid");
     assert_eq!(c.resource_version(), rv);
+    // A check before anything would change reads the cluster as it is: the
+    // dry run fails now where the run would.
+    bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=assert name=backups}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: missing\n  namespace: ns\nassert:\n  - path: data\n    exists: true\n```\n");
+    bed.run(&["rb", "--dry-run"])
+        .code(1)
+        .says("ConfigMap ns/missing does not exist");
 }
 
 #[test]
