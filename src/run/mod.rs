@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::cluster::Target;
+use crate::cluster::{ClusterError, Target};
 use crate::content::outline::Outline;
 use crate::content::Page;
 use crate::runbook::Runbook;
@@ -127,7 +127,6 @@ async fn run(
     redactor: Arc<Mutex<Redactor>>,
 ) -> Result<u8, Stop> {
     let session = preflight::check(prepared, opts, &ui, &redactor).await?;
-    let namespaces = prepared.runbook.namespaces();
     let (dir, journal) = start::open_journal(root, prepared, opts, &session, &ui)?;
     sequence::print_plan(&ui, prepared, &journal);
     sequence::refuse_unconfirmable(&ui, prepared, opts, &journal)?;
@@ -145,7 +144,15 @@ async fn run(
     let lease = if opts.dry_run {
         None
     } else {
-        let ns = namespaces.first().copied().unwrap_or("default");
+        // The namespace of the first Kubernetes step (the runbook's own);
+        // `default` when there is none, or it does not exist (yet).
+        let ns = prepared
+            .runbook
+            .steps
+            .iter()
+            .filter_map(|s| s.action())
+            .find_map(|a| a.target.namespace.as_deref())
+            .unwrap_or("default");
         let holder = format!(
             "{} {}@{} pid {}",
             journal.run_id,
@@ -153,14 +160,30 @@ async fn run(
             preflight::hostname(),
             std::process::id()
         );
-        let held = lease::acquire(
+        let mut held = lease::acquire(
             &session,
             lease::key(ns, &prepared.name),
             &holder,
             &journal.run_id,
         )
-        .await
-        .map_err(|e| usage(e.to_string()))?;
+        .await;
+        if matches!(
+            held,
+            Err(lease::Refused::Cluster(ClusterError::NotFound { .. }))
+        ) && ns != "default"
+        {
+            ui.line(&format!(
+                "  note       namespace {ns} does not exist: the run's lease goes to `default`"
+            ));
+            held = lease::acquire(
+                &session,
+                lease::key("default", &prepared.name),
+                &holder,
+                &journal.run_id,
+            )
+            .await;
+        }
+        let held = held.map_err(|e| usage(e.to_string()))?;
         if let Some(note) = &held.took_over {
             ui.line(&format!("{}: {note}", ui.yellow("note")));
         }

@@ -653,3 +653,25 @@ fn journals_go_where_asked_and_the_default_is_git_ignored() {
     bed.run(&["rb"]).code(0);
     assert_eq!(bed.repo.read(".docs/.gitignore").lines().last(), Some("*"));
 }
+
+#[test]
+fn the_lease_lives_in_the_runbooks_namespace_or_default_when_it_is_gone() {
+    let body = "```yaml {run action=assert name=look}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: lost\nassert:\n  - path: data\n    exists: true\n```\n";
+    let bed = Bed::small("run-lease-ns", body, false);
+    let run = bed.run(&["rb"]);
+    run.code(1)
+        .says("namespace lost does not exist: the run's lease goes to `default`")
+        .says("ConfigMap lost/x does not exist");
+    let c = &bed.cluster;
+    assert!(c.requests().iter().any(|r| r.method == "POST"
+        && r.path == "/apis/coordination.k8s.io/v1/namespaces/default/leases"));
+    // With the namespace there, the lease is taken in it.
+    c.seed_yaml("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: lost\n");
+    c.clear_log();
+    bed.run(&["rb", "--force"]).code(1);
+    assert!(c
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST"
+            && r.path == "/apis/coordination.k8s.io/v1/namespaces/lost/leases"));
+}
