@@ -11,6 +11,7 @@ use crate::code::Code;
 use crate::config::Config;
 use crate::diagnostic::{count, Diagnostic, Severity};
 use crate::error::{Error, Location, Result};
+use crate::output::guard;
 use crate::project::Project;
 use crate::render::claude_md;
 use crate::values::Values;
@@ -55,8 +56,13 @@ pub fn run(root: &Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
     let mut report = check_all(&project, schemas.as_ref())?;
     if args.fix && !report.fixes.is_empty() {
         let planned = check::fix::plan(root, &report.fixes)?;
-        for p in &planned {
-            crate::output::write_file_atomic(&root.join(&p.file), p.text.as_bytes(), &p.file)?;
+        // Every target is checked before the first file is written.
+        let targets = planned
+            .iter()
+            .map(|p| guard::check_file(root, &config, &p.file, guard::File::Page))
+            .collect::<Result<Vec<_>>>()?;
+        for (p, target) in planned.iter().zip(&targets) {
+            crate::output::write_file_atomic(target, p.text.as_bytes(), &p.file)?;
             for line in &p.done {
                 eprintln!("{line}");
             }

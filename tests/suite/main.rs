@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod build;
 mod check;
+mod hardening;
 mod layers;
 mod manifests;
 mod serve;
