@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::plural;
+use super::print::errln;
 use crate::check;
 use crate::cli::BuildArgs;
 use crate::config::Config;
@@ -51,7 +52,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         super::print_diagnostics(&shown, color);
         let errors = count(&diagnostics, Severity::Error);
         if errors > 0 {
-            eprintln!(
+            errln!(
                 "error: the site has {errors} error{}; {} left untouched (`--no-check` publishes anyway)",
                 plural(errors),
                 project.config.output_dir.display()
@@ -78,7 +79,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         wrote_claude = output::write_if_changed(&path, &text, name)?;
     }
     if std::env::var_os("DOCS_TIMINGS").is_some() {
-        eprintln!(
+        errln!(
             "timings: load {:?}, render {:?}, write {:?}",
             loaded,
             rendered - loaded,
@@ -86,7 +87,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         );
     }
     let pages = project.content.pages.len();
-    eprintln!(
+    errln!(
         "Built {pages} page{} into {}{} in {} ms",
         plural(pages),
         project.config.output_dir.display(),

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::plural;
+use super::print::{errln, outln};
 use crate::check::{self, format};
 use crate::cli::{CheckArgs, Deny, Format};
 use crate::code::Code;
@@ -20,7 +21,7 @@ pub fn run(root: &Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
     if let Some(name) = &args.explain {
         return match Code::parse(name) {
             Some(code) => {
-                println!("{code}\n\n{}", code.explain());
+                outln!("{code}\n\n{}", code.explain());
                 Ok(ExitCode::SUCCESS)
             }
             None => {
@@ -64,7 +65,7 @@ pub fn run(root: &Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
         for (p, target) in planned.iter().zip(&targets) {
             crate::output::write_file_atomic(target, p.text.as_bytes(), &p.file)?;
             for line in &p.done {
-                eprintln!("{line}");
+                errln!("{line}");
             }
         }
         project = Project::load_with(root, config)?;
@@ -100,7 +101,7 @@ pub fn run(root: &Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
         .as_ref()
         .map(|s| format!(", validated against {} CRD{}", s.files, plural(s.files)))
         .unwrap_or_default();
-    eprintln!(
+    errln!(
         "checked {} page{}, {} code block{} and {} manifest{}{crds}: {errors} error{}, {warnings} warning{}, {notes} note{}",
         project.content.pages.len(),
         plural(project.content.pages.len()),

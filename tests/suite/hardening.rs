@@ -1,4 +1,5 @@
-//! Issue #13: what a careless command line, a hostile file or a kill does to `docs` — it refuses, reports or stops cleanly, and
+//! Issue #13: what a careless command line, a hostile file, a closed pipe
+//! or a kill does to `docs` — it refuses, reports or stops cleanly, and
 //! never loses the user's files or a good site.
 
 use std::path::Path;
@@ -312,6 +313,103 @@ fn fix_keeps_a_crlf_page_crlf() {
         "fixed, and every line still ends in CRLF"
     );
     repo.docs(&["check"]).ok();
+}
+
+// ---- 5. Closed pipes ---------------------------------------------------------
+
+/// A repository with a few hundred findings: more output than a pipe holds.
+fn noisy(tag: &str) -> Repo {
+    let repo = Repo::small(tag);
+    let links: String = (0..300)
+        .map(|i| format!("[x](nowhere-{i}.md)\n\n"))
+        .collect();
+    repo.write("content/c.md", &format!("# C\n\n{links}"));
+    repo
+}
+
+/// Runs docs with stdout and stderr on pipes whose reader has gone.
+fn with_closed_pipes(repo: &Repo, args: &[&str]) -> End {
+    let mut cmd = proc::docs(&["-C", repo.root.to_str().unwrap()]);
+    cmd.args(args)
+        .stdout(proc::closed_pipe())
+        .stderr(proc::closed_pipe());
+    proc::wait_measured(cmd.spawn().unwrap(), Duration::from_secs(60)).end
+}
+
+#[test]
+fn closed_pipes_end_the_output_not_the_command() {
+    let repo = noisy("pipe");
+    // Exit 101 would be a panic; the statuses are the commands' own.
+    assert_eq!(with_closed_pipes(&repo, &["check"]), End::Code(1));
+    assert_eq!(
+        with_closed_pipes(&repo, &["check", "--format", "json"]),
+        End::Code(1)
+    );
+    assert_eq!(
+        with_closed_pipes(&repo, &["check", "--explain", "cnpg-schedule"]),
+        End::Code(0)
+    );
+    assert_eq!(with_closed_pipes(&repo, &["build"]), End::Code(1));
+    assert_eq!(
+        with_closed_pipes(&repo, &["build", "--no-check"]),
+        End::Code(0)
+    );
+    assert!(repo.exists("public/c.html"), "the build finished");
+    assert_eq!(with_closed_pipes(&repo, &["--help"]), End::Code(0));
+    // A real reader that stops early, through a shell.
+    let script = r#"set -o pipefail; "$0" -C "$1" --color never check 2>&1 | head -n 2 >/dev/null"#;
+    let out = std::process::Command::new("bash")
+        .args(["-c", script, env!("CARGO_BIN_EXE_docs")])
+        .arg(&repo.root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
+
+#[test]
+fn serve_keeps_serving_when_its_log_reader_goes_away() {
+    use std::io::{BufRead, BufReader};
+    let repo = Repo::small("pipe-serve");
+    let mut child = proc::docs(&["-C", repo.root.to_str().unwrap(), "serve", "--port", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port: u16 = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(rest) = line.split("127.0.0.1:").nth(1) {
+            break rest.split('/').next().unwrap().parse().unwrap();
+        }
+    };
+    drop(lines);
+    let mut serve = crate::common::serve::Serve {
+        child,
+        port,
+        log: Default::default(),
+    };
+    // A rebuild logs a line to the closed pipe.
+    repo.write(
+        "content/a.md",
+        "---\ntitle: Alpha\nweight: 1\n---\n# Alpha\n\n## Setup\n\nEdited after the reader left.\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            serve.child.try_wait().unwrap().is_none(),
+            "serve died when its log reader went away"
+        );
+        let page = serve.get("/a.html");
+        if page.status == 200 && page.text().contains("Edited after the reader left") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the edit was never served");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        serve.child.try_wait().unwrap().is_none(),
+        "serve is still running"
+    );
 }
 
 // ---- 7. Killed builds --------------------------------------------------------

@@ -1,9 +1,10 @@
 //! Running the real binary under conditions a shell makes: a memory
-//! ceiling and its peak memory (`wait4` rusage), a kill at a chosen
-//! moment.
+//! ceiling and its peak memory (`wait4` rusage), a pipe whose reader has
+//! gone, a kill at a chosen moment.
 
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How a process ended.
@@ -77,6 +78,19 @@ pub fn wait_measured(child: Child, bound: Duration) -> Measured {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The write end of a pipe whose read end is already closed: every write
+/// to it fails with EPIPE, whenever it happens.
+pub fn closed_pipe() -> Stdio {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid array of two ints.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(r, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just created and are owned here.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    Stdio::from(write)
 }
 
 /// Sends SIGKILL to `child` and reaps it.
