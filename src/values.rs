@@ -40,6 +40,12 @@ use crate::manifests::ManifestIndex;
 
 const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 
+/// Most template instructions one page may run. A page of the kit runs a
+/// few thousand; two nested `range(99999)` loops would run for hours and
+/// hang `check`, `build` and `serve` on a typo. At about 10 ns each, this
+/// is well under a second.
+pub const MAX_TEMPLATE_STEPS: u64 = 20_000_000;
+
 pub struct Values {
     env: Environment<'static>,
 }
@@ -48,6 +54,7 @@ impl Values {
     pub fn new(manifests: Arc<ManifestIndex>) -> Values {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(MAX_TEMPLATE_STEPS));
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .comment_delimiters("{##", "##}")
@@ -194,6 +201,11 @@ fn describe_error(e: &minijinja::Error) -> String {
         ErrorKind::SyntaxError => "template syntax error".to_string(),
         ErrorKind::UnknownFunction => "unknown function".to_string(),
         ErrorKind::UnknownFilter => "unknown filter".to_string(),
+        ErrorKind::OutOfFuel => {
+            return format!(
+            "the page's expressions run more than {MAX_TEMPLATE_STEPS} steps (a loop too large?)"
+        )
+        }
         _ => "template error".to_string(),
     };
     let expr = e
@@ -303,6 +315,18 @@ mod tests {
             "```bash {template}\necho {{ manifest(\"db/cluster.yaml\").metadata.name }}\n```\n";
         let out = expand_body(body).unwrap();
         assert!(out.contains("echo immich-database\n"), "{}", out);
+    }
+
+    #[test]
+    fn a_runaway_loop_is_an_error_not_a_hang() {
+        // 10^10 iterations: without the bound `docs check` hung on it.
+        let p = page("ok\n\n{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}\n");
+        let err = values().expand(&p).unwrap_err();
+        assert_eq!(err.location.as_ref().unwrap().line, 6, "{err}");
+        assert!(err.message.contains("more than 20000000 steps"), "{err}");
+        // A loop of a real page's size is fine.
+        let out = expand_body("{% for a in range(1000) %}{{ a }} {% endfor %}\n").unwrap();
+        assert!(out.trim_end().ends_with("998 999"), "{out}");
     }
 
     #[test]

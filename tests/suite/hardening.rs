@@ -258,7 +258,8 @@ fn check_bounded(repo: &Repo) -> (proc::Measured, String) {
     cmd.stdout(Stdio::null())
         .stderr(Stdio::from(err.try_clone().unwrap()));
     proc::limit_memory(&mut cmd, 1 << 30);
-    let m = proc::wait_measured(cmd.spawn().unwrap(), Duration::from_secs(60));
+    // A regression into a hang is killed (and fails) after 30 s.
+    let m = proc::wait_measured(cmd.spawn().unwrap(), Duration::from_secs(30));
     use std::io::{Read, Seek};
     let mut err = err;
     err.rewind().unwrap();
@@ -295,6 +296,21 @@ fn an_alias_bomb_in_front_matter_is_an_error_in_bounded_memory() {
     assert!(stderr.contains("content/a.md:"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(m.peak_rss_mib < 200.0, "peak {} MiB", m.peak_rss_mib);
+}
+
+#[test]
+fn a_runaway_template_loop_is_an_error_not_a_hang() {
+    let repo = Repo::small("runaway");
+    repo.write(
+        "content/a.md",
+        "# A\n\n{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}\n",
+    );
+    let (m, stderr) = check_bounded(&repo);
+    assert_eq!(m.end, End::Code(1), "{stderr}");
+    assert!(
+        stderr.contains("content/a.md:3") && stderr.contains("steps (a loop too large?)"),
+        "{stderr}"
+    );
 }
 
 // ---- 4. --fix keeps line endings -------------------------------------------
