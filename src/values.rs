@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Serde, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
-use pulldown_cmark::{Event, Parser, Tag};
+use pulldown_cmark::{Event, Tag};
 
 use crate::cnpg::next_lineage;
 use crate::code::Code;
@@ -169,7 +169,10 @@ impl Values {
         if !body.contains("{{") && !body.contains("{%") {
             return Ok(Expanded::unexpanded(body));
         }
-        let protected = protect_code(body);
+        let protected = protect_code(body).map_err(|e| {
+            let line = e.line;
+            e.into_error(page.body_location(line, 0))
+        })?;
         let ctx = minijinja::context! { vars => vars };
         let text = self.env.render_str(&protected, ctx).map_err(|e| {
             let line = e.line().unwrap_or(1);
@@ -223,10 +226,9 @@ fn describe_error(e: &minijinja::Error) -> String {
 /// Wraps code blocks (fenced and indented) in `{% raw %}` so that template
 /// syntax inside them is left alone. Fenced blocks with the `template` flag
 /// are expanded like prose.
-fn protect_code(body: &str) -> String {
+fn protect_code(body: &str) -> Result<String, outline::ParserPanic> {
     let mut ranges = Vec::new();
-    let iter = Parser::new_ext(body, outline::parser_options()).into_offset_iter();
-    for (event, range) in iter {
+    for (event, range) in outline::events(body)? {
         if let Event::Start(Tag::CodeBlock(kind)) = event {
             let templated = match &kind {
                 pulldown_cmark::CodeBlockKind::Fenced(info) => {
@@ -261,7 +263,7 @@ fn protect_code(body: &str) -> String {
         at = r.end;
     }
     out.push_str(&body[at..]);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

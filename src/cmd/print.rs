@@ -6,6 +6,8 @@
 //! [`errln!`] instead, which drop the line and report that they did, and
 //! `main` installs [`quit_on_closed_pipe`] for any print that slips
 //! through: the process then ends as a C tool does on SIGPIPE, silently.
+//! The same hook stays silent for panics that `error::catch_quietly`
+//! turns into errors.
 
 use std::fmt::Arguments;
 use std::io::Write;
@@ -57,6 +59,10 @@ pub fn quit_on_closed_pipe() {
             .or_else(|| payload.downcast_ref::<&str>().copied());
         if message.is_some_and(is_closed_pipe_panic) {
             die_of_sigpipe();
+        }
+        // Caught and reported as an error of the input (see there).
+        if crate::error::panicking_quietly() {
+            return;
         }
         previous(info);
     }));

@@ -313,6 +313,31 @@ fn a_runaway_template_loop_is_an_error_not_a_hang() {
     );
 }
 
+#[test]
+fn a_page_the_markdown_parser_panics_on_is_an_error_at_its_line() {
+    // Found by the outline fuzzer, minimized: pulldown-cmark 0.13.6
+    // panics on it (exit 101 for check, build and serve).
+    let repo = Repo::small("cmark-panic");
+    repo.write("content/a.md", "# A\n\nText.\n\n>}\nn\n> {}\n>=\n");
+    let run = repo.docs(&["check"]);
+    run.fails();
+    assert!(
+        run.stderr
+            .contains("error[markdown]: the Markdown parser (pulldown-cmark) fails")
+            && run.stderr.contains("--> content/a.md:8"),
+        "{}",
+        run.stderr
+    );
+    let run = repo.docs(&["build"]);
+    run.fails();
+    assert!(
+        run.stderr
+            .starts_with("error: content/a.md:8: the Markdown parser (pulldown-cmark) fails"),
+        "{}",
+        run.stderr
+    );
+}
+
 // ---- 4. --fix keeps line endings -------------------------------------------
 
 #[test]
