@@ -41,6 +41,8 @@ codes! {
         "A `{{ … }}` expression in a page failed or resolved to nothing.\n\nValues in prose come from the manifests, e.g. `{{ manifest(\"infrastructure/database/cnpg/immich/cluster.yaml\").spec.backup.retentionPolicy }}`. When the manifest changes shape, the expression must follow; an undefined value is an error rather than an empty string, so the guide never silently loses a fact.\n\nFix: correct the path in the expression, or the manifest.";
     Attribute = "attribute",
         "A code block's attributes are malformed or unknown.\n\nAttributes follow the language: ```` ```yaml {source=\"path.yaml\" select=\"spec.backup\" excerpt} ````. Known attributes: source, doc, select, excerpt, example, template; and for runbook steps run, name, action, destructive, readonly, idempotent, wait, timeout, troubleshoot.\n\nFix: correct the spelling; quote values with spaces.";
+    Markdown = "markdown",
+        "The Markdown parser (pulldown-cmark) fails on a page: it panics on a few rare constructs, such as an attribute block `{…}` in a setext heading (a line followed by `===` or `---`) inside a block quote.\n\nThe error names the first line from which the page no longer parses.\n\nFix: reword that line, or the heading or block quote it is in (an ATX heading, `## Title {#id}`, avoids setext headings).";
     YamlInvalid = "yaml-invalid",
         "A YAML block in the docs does not parse (or a `source=` block holds several documents).\n\nEvery YAML block must parse, even an `example`, since readers copy them.\n\nFix: correct the YAML at the line shown.";
     BlockDrift = "block-drift",

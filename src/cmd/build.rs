@@ -6,14 +6,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::plural;
+use super::print::errln;
+use crate::check;
 use crate::cli::BuildArgs;
 use crate::config::Config;
 use crate::diagnostic::{count, Severity};
 use crate::error::Result;
+use crate::output::{self, guard};
 use crate::project::Project;
 use crate::render::{claude_md, site, theme::Theme};
 use crate::values::Values;
-use crate::{check, output};
 
 pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
     let started = Instant::now();
@@ -25,6 +27,13 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         config.base_url = crate::config::normalize_base_url(url);
     }
     config.crds.extend(args.crds.iter().cloned());
+    // Before any work: where the site goes must be a place we may replace.
+    let out_dir = guard::check_dir(
+        root,
+        &config,
+        &config.output_dir,
+        guard::Dir::Site { force: args.force },
+    )?;
     let project = Project::load_with(root, config)?;
     let theme = Theme::load(root, &project.config)?;
     let schemas = super::load_schemas(root, &project.config.crds)?;
@@ -43,7 +52,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         super::print_diagnostics(&shown, color);
         let errors = count(&diagnostics, Severity::Error);
         if errors > 0 {
-            eprintln!(
+            errln!(
                 "error: the site has {errors} error{}; {} left untouched (`--no-check` publishes anyway)",
                 plural(errors),
                 project.config.output_dir.display()
@@ -52,15 +61,25 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         }
     }
     let claude = claude_md::generate(&project, &Values::new(project.manifests.clone()))?;
-    let out_dir = root.join(&project.config.output_dir);
-    output::replace_dir(&out_dir, &site.files, &project.config.output_dir)?;
+    let name = Path::new(claude_md::FILE_NAME);
+    let claude_path = match &claude {
+        Some(_) => Some(guard::check_file(
+            root,
+            &project.config,
+            name,
+            guard::File::ClaudeMd,
+        )?),
+        None => None,
+    };
+    let mut files = site.files;
+    files.insert(guard::MARKER.into(), guard::MARKER_TEXT.into());
+    output::replace_dir(&out_dir, &files, &project.config.output_dir)?;
     let mut wrote_claude = false;
-    if let Some(text) = claude {
-        let name = Path::new(claude_md::FILE_NAME);
-        wrote_claude = output::write_if_changed(&root.join(name), &text, name)?;
+    if let (Some(text), Some(path)) = (claude, claude_path) {
+        wrote_claude = output::write_if_changed(&path, &text, name)?;
     }
     if std::env::var_os("DOCS_TIMINGS").is_some() {
-        eprintln!(
+        errln!(
             "timings: load {:?}, render {:?}, write {:?}",
             loaded,
             rendered - loaded,
@@ -68,7 +87,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         );
     }
     let pages = project.content.pages.len();
-    eprintln!(
+    errln!(
         "Built {pages} page{} into {}{} in {} ms",
         plural(pages),
         project.config.output_dir.display(),

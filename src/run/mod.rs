@@ -68,6 +68,8 @@ pub struct Options {
 /// A runbook ready to run: rendered with its variables, parsed, selected.
 pub struct Prepared<'p> {
     pub name: String,
+    /// Where its run directories are (checked by the output guard).
+    pub journal_base: PathBuf,
     pub page: &'p Page,
     pub outline: Outline,
     pub runbook: Runbook<'p>,
@@ -127,7 +129,7 @@ async fn run(
     redactor: Arc<Mutex<Redactor>>,
 ) -> Result<u8, Stop> {
     let session = preflight::check(prepared, opts, &ui, &redactor).await?;
-    let (dir, journal) = start::open_journal(root, prepared, opts, &session, &ui)?;
+    let (dir, journal) = start::open_journal(prepared, opts, &session, &ui)?;
     sequence::print_plan(&ui, prepared, &journal);
     sequence::refuse_unconfirmable(&ui, prepared, opts, &journal)?;
     start::make_dirs(root, &dir, opts.dry_run)?;

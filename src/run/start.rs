@@ -23,6 +23,7 @@ pub fn prepare<'p>(project: &'p Project, opts: &Options) -> Result<Prepared<'p>,
     let page = crate::runbook::find(&project.content, &opts.runbook).map_err(usage)?;
     let vars = plan::variables(page, &opts.vars).map_err(usage)?;
     let name = crate::runbook::stem(page);
+    let journal_base = journal_base(project, opts, &name)?;
     let page_hash = page_hash(project, page);
     let values = crate::values::Values::new(project.manifests.clone());
     let expanded = values
@@ -32,8 +33,8 @@ pub fn prepare<'p>(project: &'p Project, opts: &Options) -> Result<Prepared<'p>,
     let mut resumed = None;
     let mut notes = Vec::new();
     if opts.resume {
-        let base = journal_base(&project.root, opts, &name);
-        let (dir, j) = newest_unfinished(&base)?.ok_or_else(|| {
+        let base = &journal_base;
+        let (dir, j) = newest_unfinished(base)?.ok_or_else(|| {
             usage(format!(
                 "--resume: no unfinished run of `{name}` in {}",
                 base.display()
@@ -94,6 +95,7 @@ pub fn prepare<'p>(project: &'p Project, opts: &Options) -> Result<Prepared<'p>,
     .map_err(usage)?;
     Ok(Prepared {
         name,
+        journal_base,
         page,
         outline,
         runbook,
@@ -145,12 +147,22 @@ fn unmark_secrets(text: &str, vars: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// Where the run directories of a runbook are.
-fn journal_base(root: &Path, opts: &Options, name: &str) -> PathBuf {
-    opts.journal
-        .clone()
-        .map(|j| if j.is_absolute() { j } else { root.join(j) })
-        .unwrap_or_else(|| root.join(".docs").join("runs").join(name))
+/// Where the run directories of a runbook are (`--journal`, else
+/// `.docs/runs/<runbook>`), checked by the output guard: never the
+/// repository, the sources or the site.
+fn journal_base(project: &Project, opts: &Options, name: &str) -> Result<PathBuf, Stop> {
+    let dir = opts.journal.clone().unwrap_or_else(|| {
+        Path::new(crate::output::guard::STATE_DIR)
+            .join("runs")
+            .join(name)
+    });
+    crate::output::guard::check_dir(
+        &project.root,
+        &project.config,
+        &dir,
+        crate::output::guard::Dir::Journal,
+    )
+    .map_err(|e| usage(e.to_string()))
 }
 
 /// Creates `.docs/` with a `.gitignore` that ignores it: run journals and
@@ -170,14 +182,13 @@ fn ensure_docs_dir(root: &Path) -> std::io::Result<()> {
 /// The journal of this run: a new one, or the one `--resume` continues
 /// (checked against the context and variables it was started with).
 pub fn open_journal(
-    root: &Path,
     prepared: &Prepared<'_>,
     opts: &Options,
     session: &Session,
     ui: &Ui,
 ) -> Result<(PathBuf, Journal), Stop> {
     let steps = &prepared.runbook.steps;
-    let base = journal_base(root, opts, &prepared.name);
+    let base = &prepared.journal_base;
     let secret = plan::secret_variables(prepared.page);
     let (dir, journal) = if let Some((dir, j)) = &prepared.resumed {
         if j.context != session.context && !opts.force {
@@ -226,7 +237,7 @@ pub fn open_journal(
         j.state = RunState::Running;
         (dir.clone(), j)
     } else {
-        let unfinished = newest_unfinished(&base)?;
+        let unfinished = newest_unfinished(base)?;
         if let (Some((dir, j)), false, false) = (&unfinished, opts.force, opts.dry_run) {
             let at = j
                 .steps
@@ -299,20 +310,22 @@ pub fn open_journal(
     Ok((dir, journal))
 }
 
-/// Creates the run's directory (and `.docs/`, ignored by git).
+/// Creates the run's directory (and `.docs/`, ignored by git, when the
+/// journals are kept there). `dir` lies in the base the guard checked.
 pub fn make_dirs(root: &Path, dir: &Path, dry_run: bool) -> Result<(), Stop> {
-    if !dry_run {
-        ensure_docs_dir(root).map_err(|e| usage(format!("cannot create .docs/: {e}")))?;
-        std::fs::create_dir_all(dir).map_err(|e| {
-            usage(format!(
-                "cannot create the run directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+    let state = crate::output::guard::resolve(&root.join(crate::output::guard::STATE_DIR));
+    let made = if dir.starts_with(&state) {
+        ensure_docs_dir(root)
     } else {
-        // A dry run keeps a transcript, in a directory of its own.
-        ensure_docs_dir(root).ok();
-        std::fs::create_dir_all(dir).ok();
+        Ok(())
     }
-    Ok(())
+    .and_then(|()| std::fs::create_dir_all(dir));
+    match made {
+        Err(e) if !dry_run => Err(usage(format!(
+            "cannot create the run directory {}: {e}",
+            dir.display()
+        ))),
+        // A dry run keeps a transcript if it can, in a directory of its own.
+        _ => Ok(()),
+    }
 }

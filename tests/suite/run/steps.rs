@@ -654,6 +654,35 @@ fn journals_go_where_asked_and_the_default_is_git_ignored() {
     assert_eq!(bed.repo.read(".docs/.gitignore").lines().last(), Some("*"));
 }
 
+/// Issue #13: the run journal goes through the output guard like the
+/// site: never into the sources, the site, `.git` or over the repository.
+#[test]
+fn a_journal_directory_in_the_sources_is_refused_before_anything_runs() {
+    let bed = Bed::small(
+        "run-journal-guard",
+        "```bash {run name=a readonly}\necho a > touched\n```\n",
+        false,
+    );
+    let before = crate::common::snapshot(&bed.repo.path("content"));
+    for (dir, says) in [
+        ("content", "it is the content directory"),
+        ("content/runs", "it lies inside the content directory"),
+        (".git/runs", ".git"),
+        (".", "repository root"),
+    ] {
+        bed.run(&["rb", "--journal", dir])
+            .code(2)
+            .says("refusing to write the run journal here")
+            .says(says);
+    }
+    assert_eq!(crate::common::snapshot(&bed.repo.path("content")), before);
+    assert!(!bed.repo.path("touched").exists(), "no step ran");
+    assert!(
+        bed.cluster.requests().is_empty(),
+        "nothing was asked of the cluster"
+    );
+}
+
 #[test]
 fn the_lease_lives_in_the_runbooks_namespace_or_default_when_it_is_gone() {
     let body = "```yaml {run action=assert name=look}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: lost\nassert:\n  - path: data\n    exists: true\n```\n";

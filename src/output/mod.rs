@@ -10,18 +10,14 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
+pub mod guard;
+
 /// Writes `bytes` to `path` atomically (temp file in the same directory,
 /// fsync, rename). `shown` is the path used in error messages.
 pub fn write_file_atomic(path: &Path, bytes: &[u8], shown: &Path) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let (dir, name) = parent_and_name(path);
+    let tmp = dir.join(temp_name(&name, "tmp", std::process::id()));
+    recover(dir, &name, path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -45,44 +41,151 @@ pub fn write_if_changed(path: &Path, text: &str, shown: &Path) -> Result<bool> {
 }
 
 /// Replaces the directory `out` with exactly `files`. On failure `out` is
-/// left as it was.
+/// left as it was; killed at any moment, `out` is the previous site or the
+/// new one, complete, and what the killed build left beside it (a
+/// `.NAME.tmp-PID` directory) is removed by the next build.
 pub fn replace_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>, shown: &Path) -> Result<()> {
-    let parent = out
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "public".into());
+    let (parent, name) = parent_and_name(out);
     std::fs::create_dir_all(parent)
         .map_err(|e| Error::io(shown, "create the output's parent", e))?;
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    recover(parent, &name, out);
+    let tmp = parent.join(temp_name(&name, "tmp", std::process::id()));
+    let old = parent.join(temp_name(&name, "old", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     if let Err(e) = write_tree(&tmp, files, out) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(Error::io(shown, "write the site", e));
     }
-    let had_old = out.exists();
-    if had_old {
-        if let Err(e) = std::fs::rename(out, &old) {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(Error::io(shown, "move the previous site aside", e));
+    match std::fs::symlink_metadata(out) {
+        Ok(_) => match exchange(&tmp, out) {
+            // `tmp` now holds the previous site.
+            Ok(true) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Ok(());
+            }
+            Ok(false) => {}
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(Error::io(shown, "swap the new site into place", e));
+            }
+        },
+        Err(_) => {
+            return std::fs::rename(&tmp, out).map_err(|e| {
+                let _ = std::fs::remove_dir_all(&tmp);
+                Error::io(shown, "move the new site into place", e)
+            })
         }
     }
+    // No atomic exchange here: two renames, with the previous site under
+    // `old` in between (which `recover` puts back after a crash).
+    if let Err(e) = std::fs::rename(out, &old) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(Error::io(shown, "move the previous site aside", e));
+    }
     if let Err(e) = std::fs::rename(&tmp, out) {
-        // Put the previous site back.
-        if had_old {
-            let _ = std::fs::rename(&old, out);
-        }
+        let _ = std::fs::rename(&old, out);
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(Error::io(shown, "move the new site into place", e));
     }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
-    }
+    let _ = std::fs::remove_dir_all(&old);
     Ok(())
+}
+
+/// The directory of `path` (`.` for a bare name) and its file name.
+fn parent_and_name(path: &Path) -> (&Path, String) {
+    let parent = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    (parent, name)
+}
+
+/// `.public.tmp-123`: the name of a temporary beside `public`.
+fn temp_name(name: &str, what: &str, pid: u32) -> String {
+    format!(".{name}.{what}-{pid}")
+}
+
+/// Exchanges two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`).
+/// `Ok(false)` when the system or file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENOSYS | libc::EINVAL | libc::ENOTSUP) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<bool> {
+    Ok(false)
+}
+
+/// Cleans up after a process that was killed while writing `out` (named
+/// `name`, in `parent`): removes the temporaries it left, and puts a
+/// previous site that was moved aside back in place if no site followed.
+/// Temporaries of processes that still run are theirs.
+fn recover(parent: &Path, name: &str, out: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some((what, pid)) = stale(&file.to_string_lossy(), name) else {
+            continue;
+        };
+        if pid == std::process::id() || alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        if what == "old" && std::fs::symlink_metadata(out).is_err() {
+            let _ = std::fs::rename(&path, out);
+        } else if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(&path);
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// `(what, pid)` of `.NAME.what-PID`, the temporaries [`replace_dir`] makes.
+fn stale(file: &str, name: &str) -> Option<(&'static str, u32)> {
+    let rest = file
+        .strip_prefix('.')?
+        .strip_prefix(name)?
+        .strip_prefix('.')?;
+    let (what, pid) = rest.split_once('-')?;
+    let what = ["tmp", "old"].into_iter().find(|w| *w == what)?;
+    Some((what, pid.parse().ok()?))
+}
+
+/// Whether a process `pid` runs (Linux: /proc; elsewhere assume it is
+/// gone: at worst a concurrent build of the same site fails and says so).
+fn alive(pid: u32) -> bool {
+    Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists()
 }
 
 /// Writes `files` under `dir`. A file whose bytes equal those already in
