@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 pub mod guard;
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory,
-/// fsync, rename). `shown` is the path used in error messages.
+/// fsync, rename, fsync of the directory: after a power loss the file is
+/// the old one or the new one, and the rename itself is on disk — the run
+/// journal relies on that). `shown` is the path used in error messages.
 pub fn write_file_atomic(path: &Path, bytes: &[u8], shown: &Path) -> Result<()> {
     let (dir, name) = parent_and_name(path);
     let tmp = dir.join(temp_name(&name, "tmp", std::process::id()));
@@ -22,12 +24,23 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8], shown: &Path) -> Result<()> 
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        sync_dir(dir)
     })();
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(shown, "write", e)
     })
+}
+
+/// Flushes a directory's entries (a rename or a new file in it) to disk.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Writes `text` to `path` (atomically) unless the file already holds it.

@@ -313,22 +313,48 @@ async fn run_action(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepRes
     }
 }
 
+/// The uid of the object a delete step will remove: the one an earlier
+/// step of the run saw, else the live one's. Sequence journals it with the
+/// step's start, before the request is sent; [`run_delete`] sends it as a
+/// precondition and [`reconcile`] compares it on resume.
+pub async fn identify(cx: &mut Ctx<'_>, step: &Step) -> Result<Option<String>, Failure> {
+    let Some(a) = step.action().filter(|a| a.verb == Verb::Delete) else {
+        return Ok(None);
+    };
+    let t = &a.target;
+    if cx.dry_run || t.name.is_none() {
+        return Ok(None);
+    }
+    if let Some(uid) = cx.journal.known_uid(&object_ref(t, None)) {
+        return Ok(Some(uid));
+    }
+    let live = cancellable(&mut cx.stop, cx.session.get(&key(t))).await?;
+    Ok(live.as_ref().and_then(uid_of))
+}
+
+fn uid_of(obj: &J) -> Option<String> {
+    obj.pointer("/metadata/uid")
+        .and_then(J::as_str)
+        .map(str::to_string)
+}
+
 async fn run_delete(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepResult, Failure> {
     let t = &a.target;
     let k = key(t);
     let dry = cx.dry_run;
-    let uid = cx.journal.known_uid(&object_ref(t, None));
+    let uid = cx
+        .journal
+        .step(step.number)
+        .and_then(|s| s.target_uid.clone())
+        .or_else(|| cx.journal.known_uid(&object_ref(t, None)));
     // The object this delete removes: what to wait for (a new one of the
     // same name, recreated meanwhile, is another object).
     let deleting = match &uid {
         Some(u) => Some(u.clone()),
         None if a.wait_gone && !dry => cancellable(&mut cx.stop, cx.session.get(&k))
             .await?
-            .and_then(|o| {
-                o.pointer("/metadata/uid")
-                    .and_then(J::as_str)
-                    .map(str::to_string)
-            }),
+            .as_ref()
+            .and_then(uid_of),
         None => None,
     };
     match cancellable(&mut cx.stop, cx.session.delete(&k, uid.as_deref(), dry)).await {
@@ -641,13 +667,21 @@ pub async fn reconcile(cx: &mut Ctx<'_>, step: &Step) -> Result<Reconciled, Fail
             }
         }
         (Verb::Delete, None) => Reconciled::Done(result("gone (found on resume)", t, None)),
+        // The object the step was deleting is gone; this one was created
+        // since (by Argo CD's self-heal, say) and is not the step's to delete.
+        (Verb::Delete, Some(obj))
+            if journaled_target(cx, step).is_some_and(|u| uid_of(&obj).as_ref() != Some(&u)) =>
+        {
+            let outcome = format!(
+                "deleted (found on resume); {} is a new object of the same name (uid {}), left alone",
+                t.describe(),
+                uid_of(&obj).unwrap_or_default()
+            );
+            Reconciled::Done(result(&outcome, t, None))
+        }
         (Verb::Delete, Some(obj)) if obj.pointer("/metadata/deletionTimestamp").is_some() => {
             if a.wait_gone {
-                Reconciled::FinishDelete(
-                    obj.pointer("/metadata/uid")
-                        .and_then(J::as_str)
-                        .map(str::to_string),
-                )
+                Reconciled::FinishDelete(uid_of(&obj))
             } else {
                 Reconciled::Done(result("deleted (found on resume)", t, Some(&obj)))
             }
@@ -661,6 +695,13 @@ pub async fn reconcile(cx: &mut Ctx<'_>, step: &Step) -> Result<Reconciled, Fail
         }
         _ => Reconciled::Run,
     })
+}
+
+/// The uid a delete step journaled before sending its request.
+fn journaled_target(cx: &Ctx<'_>, step: &Step) -> Option<String> {
+    cx.journal
+        .step(step.number)
+        .and_then(|s| s.target_uid.clone())
 }
 
 /// Finishes a delete found in progress on resume.

@@ -21,7 +21,12 @@ pub enum StepState {
     Started,
     Done,
     Failed,
+    /// Not in the run's selection.
     Skipped,
+    /// Skipped by the operator when it failed: not run again on resume
+    /// unless `--only` names it.
+    #[serde(rename = "skipped-by-operator")]
+    SkippedByOperator,
     Interrupted,
 }
 
@@ -33,6 +38,7 @@ impl StepState {
             StepState::Done => "done",
             StepState::Failed => "failed",
             StepState::Skipped => "skipped",
+            StepState::SkippedByOperator => "skipped by the operator",
             StepState::Interrupted => "interrupted",
         }
     }
@@ -92,6 +98,11 @@ pub struct StepRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     pub state: StepState,
+    /// A delete: the uid of the object it removes, journaled before the
+    /// request is sent (on resume, a namesake with another uid is left
+    /// alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_uid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,6 +269,7 @@ mod tests {
                 destructive: false,
                 text: Some("apiVersion: v1\n".into()),
                 state: StepState::Done,
+                target_uid: None,
                 started_at: None,
                 ended_at: None,
                 result: Some(StepResult {

@@ -270,14 +270,34 @@ impl Session {
         uid: Option<&str>,
         dry_run: bool,
     ) -> Result<(), ClusterError> {
+        self.delete_with(key, uid, None, dry_run).await
+    }
+
+    /// A delete only if the object still has this uid and resourceVersion.
+    pub async fn delete_if(
+        &self,
+        key: &ObjectKey,
+        uid: Option<&str>,
+        resource_version: Option<&str>,
+    ) -> Result<(), ClusterError> {
+        self.delete_with(key, uid, resource_version, false).await
+    }
+
+    async fn delete_with(
+        &self,
+        key: &ObjectKey,
+        uid: Option<&str>,
+        resource_version: Option<&str>,
+        dry_run: bool,
+    ) -> Result<(), ClusterError> {
         let api = self
             .api(true, &key.api_version, &key.kind, key.namespace.as_deref())
             .await?;
         let dp = DeleteParams {
             dry_run,
-            preconditions: uid.map(|u| Preconditions {
-                uid: Some(u.to_string()),
-                resource_version: None,
+            preconditions: (uid.is_some() || resource_version.is_some()).then(|| Preconditions {
+                uid: uid.map(str::to_string),
+                resource_version: resource_version.map(str::to_string),
             }),
             ..DeleteParams::default()
         };

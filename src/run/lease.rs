@@ -3,9 +3,20 @@
 //! run's duration (renewed in the background, released at the end). A
 //! lease another live run renews refuses the start; a stale one (its
 //! holder stopped renewing, a killed run) is reported with its holder and
-//! age, then taken over. The run that holds it may resume through it.
+//! age, then taken over. A resumed run takes its own lease again only
+//! when the process that held it is gone or stopped renewing: two
+//! `--resume` of one run (a second terminal, a frozen pane) never run
+//! side by side.
+//!
+//! Renewal is a compare-and-swap on the lease's resourceVersion, and only
+//! while the lease still names this run: a run that could not renew for
+//! [`DURATION`] (the API unreachable) or finds another holder has lost it
+//! — [`Held::lost`] says so, and the run stops before its next change
+//! instead of mutating beside the run that took over.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as J};
 use tokio::task::JoinHandle;
@@ -21,6 +32,10 @@ pub struct Held {
     key: ObjectKey,
     uid: Option<String>,
     renewer: JoinHandle<()>,
+    /// Set when the lease is no longer this run's (see the module doc).
+    pub lost: Arc<AtomicBool>,
+    /// The lease's resourceVersion as this run last wrote it.
+    version: Arc<std::sync::Mutex<Option<String>>>,
     /// A stale lease that was taken over: holder and age, for the operator.
     pub took_over: Option<String>,
 }
@@ -157,7 +172,9 @@ pub async fn acquire(
             let age = age(&lease).unwrap_or(DURATION);
             let ours = current.starts_with(&format!("{run_id} "));
             let dead = holder_is_gone(&current);
-            if !ours && !current.is_empty() && age < DURATION && !dead {
+            // Also when `ours`: the same run, resumed while the process
+            // that holds it still renews it, would run its steps twice.
+            if !current.is_empty() && age < DURATION && !dead {
                 return Err(Refused::Busy {
                     holder: current,
                     age,
@@ -188,34 +205,87 @@ pub async fn acquire(
                 .map_err(lost_race)?
         }
     };
-    let uid = obj
-        .pointer("/metadata/uid")
-        .and_then(J::as_str)
-        .map(str::to_string);
-    let renewer = {
-        let session = session.clone();
-        let key = key.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(RENEW_EVERY).await;
-                let patch = json!({"spec": {"renewTime": micro_time()}});
-                // A failed renewal is not retried: the next one comes.
-                let _ = session.merge_patch(&key, &patch, false).await;
-            }
-        })
-    };
+    let uid = meta(&obj, "uid");
+    let lost = Arc::new(AtomicBool::new(false));
+    let version = Arc::new(std::sync::Mutex::new(meta(&obj, "resourceVersion")));
+    let renewer = tokio::spawn(renew(
+        session.clone(),
+        key.clone(),
+        holder.to_string(),
+        version.clone(),
+        lost.clone(),
+    ));
     Ok(Held {
         key,
         uid,
         renewer,
+        lost,
+        version,
         took_over,
     })
 }
 
+fn meta(obj: &J, field: &str) -> Option<String> {
+    obj.pointer(&format!("/metadata/{field}"))
+        .and_then(J::as_str)
+        .map(str::to_string)
+}
+
+/// Renews the lease every [`RENEW_EVERY`] while it names `holder`, each
+/// time a compare-and-swap on the resourceVersion this run last wrote.
+/// Sets `lost` and stops when another holder has it, when it is gone, or
+/// when it could not be renewed for [`DURATION`].
+async fn renew(
+    session: Arc<Session>,
+    key: ObjectKey,
+    holder: String,
+    version: Arc<std::sync::Mutex<Option<String>>>,
+    lost: Arc<AtomicBool>,
+) {
+    let mut renewed = Instant::now();
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let rv = version.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let patch = json!({
+            "metadata": {"resourceVersion": rv},
+            "spec": {"renewTime": micro_time()},
+        });
+        match session.merge_patch(&key, &patch, false).await {
+            Ok(obj) => {
+                if obj.pointer("/spec/holderIdentity").and_then(J::as_str) != Some(&holder) {
+                    break;
+                }
+                *version.lock().unwrap_or_else(|e| e.into_inner()) = meta(&obj, "resourceVersion");
+                renewed = Instant::now();
+            }
+            // Changed by someone else since this run wrote it (taken
+            // over), or deleted: no longer this run's.
+            Err(ClusterError::Conflict { .. } | ClusterError::NotFound { .. }) => break,
+            // Unreachable, say: the next tick tries again, until the
+            // lease would be stale for everyone else too.
+            Err(_) if renewed.elapsed() < DURATION => {}
+            Err(_) => break,
+        }
+    }
+    lost.store(true, Ordering::SeqCst);
+}
+
 impl Held {
-    /// Stops renewing and deletes the lease (only if it is still ours).
+    /// Stops renewing and deletes the lease, only if it is still ours:
+    /// preconditions on its uid and on the resourceVersion this run last
+    /// wrote (a takeover patches the same object, keeping its uid).
     pub async fn release(self, session: &Session) {
         self.renewer.abort();
-        let _ = session.delete(&self.key, self.uid.as_deref(), false).await;
+        if self.lost.load(Ordering::SeqCst) {
+            return;
+        }
+        let rv = self
+            .version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let _ = session
+            .delete_if(&self.key, self.uid.as_deref(), rv.as_deref())
+            .await;
     }
 }

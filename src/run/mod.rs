@@ -130,7 +130,7 @@ async fn run(
 ) -> Result<u8, Stop> {
     let session = preflight::check(prepared, opts, &ui, &redactor).await?;
     let (dir, journal) = start::open_journal(prepared, opts, &session, &ui)?;
-    sequence::print_plan(&ui, prepared, &journal);
+    sequence::print_plan(&ui, prepared, opts, &journal);
     sequence::refuse_unconfirmable(&ui, prepared, opts, &journal)?;
     start::make_dirs(root, &dir, opts.dry_run)?;
     let pinned_dir = tempfile::Builder::new()
@@ -213,8 +213,14 @@ async fn run(
         journal,
         dir,
         confirmed_context: false,
+        lease_lost: lease.as_ref().map(|held| held.lost.clone()),
     };
-    r.save()?;
+    if let Err(stop) = r.save() {
+        if let Some(held) = lease {
+            held.release(&session).await;
+        }
+        return Err(stop);
+    }
     let code = sequence::run_steps(&mut r, &session, &kubeconfig, stop_rx).await;
     signals.abort();
     // Anything but done can be resumed.

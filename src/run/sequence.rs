@@ -4,6 +4,7 @@
 //! retry / skip / abort choice.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -31,8 +32,10 @@ pub struct Running<'a> {
     pub journal: Journal,
     pub dir: PathBuf,
     pub transcript: String,
-    /// The outline of the page, for troubleshooting pointers.
+    /// Whether the first destructive step's typed confirmation was given.
     pub confirmed_context: bool,
+    /// Set when the run's lease is no longer its own (see `lease`).
+    pub lease_lost: Option<Arc<AtomicBool>>,
 }
 
 impl Running<'_> {
@@ -67,7 +70,7 @@ impl Running<'_> {
 }
 
 /// The plan: every step, which are destructive, which are done.
-pub fn print_plan(ui: &Ui, prepared: &Prepared<'_>, journal: &Journal) {
+pub fn print_plan(ui: &Ui, prepared: &Prepared<'_>, opts: &Options, journal: &Journal) {
     let steps = &prepared.runbook.steps;
     let total = steps.len();
     ui.line("");
@@ -86,7 +89,14 @@ pub fn print_plan(ui: &Ui, prepared: &Prepared<'_>, journal: &Journal) {
                     ui.yellow("started, not finished: checked against the cluster")
                 )
             }
+            (StepState::Failed, true) if step.mutating() && step.action().is_some() => format!(
+                "  {}",
+                ui.yellow("failed before: checked against the cluster, then runs again")
+            ),
             (StepState::Failed, true) => format!("  {}", ui.yellow("failed before: runs again")),
+            (StepState::SkippedByOperator, true) if !named_by_only(opts, step) => {
+                format!("  {}", ui.dim("skipped earlier by the operator"))
+            }
             _ => String::new(),
         };
         ui.line(&format!("  {}", plan::step_line(step, total, &note)));
@@ -147,6 +157,20 @@ pub async fn run_steps(
             r.ui.line(&format!("{tag} … {}", r.ui.dim("done earlier")));
             continue;
         }
+        // The operator chose to skip it when it failed: a resume does not
+        // bring it back (and so never runs it without the confirmation
+        // it was skipped at), unless `--only` names it.
+        if prior == StepState::SkippedByOperator && !named_by_only(r.opts, step) {
+            r.ui.line(&format!(
+                "{tag} … {}",
+                r.ui.dim(&format!(
+                    "skipped earlier by the operator (`--resume --only {}` runs it)",
+                    step.name
+                ))
+            ));
+            r.ui.event(json!({"event": "step", "number": step.number, "name": step.name, "state": "skipped"}));
+            continue;
+        }
         if !selected {
             r.ui.line(&format!("{tag} … {}", r.ui.dim("skipped (not selected)")));
             if prior == StepState::Pending {
@@ -155,7 +179,15 @@ pub async fn run_steps(
             r.ui.event(json!({"event": "step", "number": step.number, "name": step.name, "state": "skipped"}));
             continue;
         }
-        let resumed = matches!(prior, StepState::Started | StepState::Interrupted);
+        // A step left started, interrupted — or failed, for a Kubernetes
+        // change: its request may have arrived although the answer did not
+        // (a timeout, a dropped connection, a wait=gone that timed out) —
+        // is checked against the cluster before anything is sent again.
+        let resumed = match prior {
+            StepState::Started | StepState::Interrupted => true,
+            StepState::Failed => step.mutating() && step.action().is_some(),
+            _ => false,
+        };
         let mut attempt_reconcile = resumed;
         loop {
             if *stop.borrow() {
@@ -253,12 +285,48 @@ pub async fn run_steps(
                 }
                 r.confirmed_context = true;
             }
+            if step.mutating() && r.lease_is_lost() {
+                return Err(Stop {
+                    code: EXIT_FAILED,
+                    message: format!(
+                        "the run's lease on the cluster was lost (the API could not be reached for {} s, or another run took it over): stopping before step {} `{}` rather than changing the cluster beside another run; when no other run is going, continue with --resume",
+                        super::lease::DURATION.as_secs(),
+                        step.number,
+                        step.name
+                    ),
+                });
+            }
+            // A delete journals the uid of the object it removes before
+            // the request is sent: on resume, an object of that name with
+            // another uid is one created since, never deleted in its place.
+            let target_uid = if finish_delete.is_none() {
+                let mut out = String::new();
+                let mut cx = ctx(r, session, kubeconfig, &stop, &mut dry, &mut out);
+                match exec::identify(&mut cx, step).await {
+                    Ok(uid) => uid,
+                    Err(Failure::Interrupted) => return Ok(EXIT_INTERRUPTED),
+                    Err(f) => match failed(r, step, &tag, &f, Instant::now())? {
+                        Choice::Retry => continue,
+                        Choice::Skip => {
+                            r.record(step.number, |s| s.state = StepState::SkippedByOperator);
+                            r.save()?;
+                            break;
+                        }
+                        Choice::Abort => return Ok(EXIT_FAILED),
+                    },
+                }
+            } else {
+                None
+            };
             let started = Instant::now();
             let now = journal::now();
             r.record(step.number, |s| {
                 s.state = StepState::Started;
                 s.started_at = Some(now);
                 s.error = None;
+                if target_uid.is_some() {
+                    s.target_uid = target_uid;
+                }
             });
             if step.mutating() {
                 r.save()?;
@@ -323,7 +391,7 @@ pub async fn run_steps(
                             continue;
                         }
                         Choice::Skip => {
-                            r.record(step.number, |s| s.state = StepState::Skipped);
+                            r.record(step.number, |s| s.state = StepState::SkippedByOperator);
                             r.save()?;
                             break;
                         }
@@ -334,6 +402,21 @@ pub async fn run_steps(
         }
     }
     Ok(EXIT_DONE)
+}
+
+/// Whether `--only` names the step (by name or number).
+fn named_by_only(opts: &Options, step: &Step) -> bool {
+    opts.only
+        .iter()
+        .any(|o| *o == step.name || *o == step.number.to_string())
+}
+
+impl Running<'_> {
+    fn lease_is_lost(&self) -> bool {
+        self.lease_lost
+            .as_ref()
+            .is_some_and(|l| l.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 fn ctx<'a>(

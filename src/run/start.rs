@@ -36,7 +36,7 @@ pub fn prepare<'p>(project: &'p Project, opts: &Options) -> Result<Prepared<'p>,
         let base = &journal_base;
         let (dir, j) = newest_unfinished(base)?.ok_or_else(|| {
             usage(format!(
-                "--resume: no unfinished run of `{name}` in {}",
+                "--resume: the newest run of `{name}` in {} is finished (or there is none); only the newest run can be resumed",
                 base.display()
             ))
         })?;
@@ -114,17 +114,18 @@ fn page_hash(project: &Project, page: &Page) -> String {
     journal::fingerprint(&[&String::from_utf8_lossy(&bytes)])
 }
 
-/// The newest run of a runbook that can be resumed.
+/// The newest run of a runbook (dry runs aside), if it is unfinished.
+/// Only the newest can be resumed: an older unfinished run was superseded
+/// by a newer one (started with --force), and resuming it would replay
+/// steps rendered for the cluster as it was then.
 fn newest_unfinished(base: &Path) -> Result<Option<(PathBuf, Journal)>, Stop> {
-    journal::runs(base)
-        .into_iter()
-        .find_map(|d| match Journal::load(&d.join(journal::FILE_NAME)) {
-            Ok(j) if j.unfinished() => Some(Ok((d, j))),
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
-        })
-        .transpose()
-        .map_err(|e| usage(e.to_string()))
+    for d in journal::runs(base) {
+        let j = Journal::load(&d.join(journal::FILE_NAME)).map_err(|e| usage(e.to_string()))?;
+        if !j.dry_run {
+            return Ok(j.unfinished().then_some((d, j)));
+        }
+    }
+    Ok(None)
 }
 
 /// A step's text for the journal: secret variable values become
@@ -195,6 +196,14 @@ pub fn open_journal(
             return Err(usage(format!(
                 "the run of {} was against context `{}`, not `{}`; --resume --force to continue against this one",
                 j.started_at, j.context, session.context
+            )));
+        }
+        // Context names repeat across clusters (every kubeadm cluster's is
+        // `kubernetes-admin@kubernetes`): the server must be the same too.
+        if j.server != session.server && !opts.force {
+            return Err(usage(format!(
+                "the run of {} was against the server {}, not {} (context `{}`); --resume --force to continue against this one",
+                j.started_at, j.server, session.server, session.context
             )));
         }
         let changed_vars: Vec<&String> = j
@@ -298,6 +307,7 @@ pub fn open_journal(
                     destructive: s.destructive,
                     text: Some(mark_secrets(&s.text, &prepared.vars, &secret)),
                     state: StepState::Pending,
+                    target_uid: None,
                     started_at: None,
                     ended_at: None,
                     result: None,
@@ -319,7 +329,9 @@ pub fn make_dirs(root: &Path, dir: &Path, dry_run: bool) -> Result<(), Stop> {
     } else {
         Ok(())
     }
-    .and_then(|()| std::fs::create_dir_all(dir));
+    .and_then(|()| std::fs::create_dir_all(dir))
+    // The new run directory's entry, on disk before its journal is.
+    .and_then(|()| dir.parent().map_or(Ok(()), crate::output::sync_dir));
     match made {
         Err(e) if !dry_run => Err(usage(format!(
             "cannot create the run directory {}: {e}",

@@ -216,8 +216,41 @@ fn fatal(session: &Session, e: &watcher::Error, what: &str) -> Option<ClusterErr
 fn holds(for_: &WaitFor, objects: &[&J]) -> bool {
     match for_.assertion() {
         None => objects.is_empty(),
-        Some(a) => !objects.is_empty() && objects.iter().all(|o| a.check(o).is_ok()),
+        Some(a) => {
+            !objects.is_empty()
+                && objects
+                    .iter()
+                    .all(|o| observed(o, for_) && a.check(o).is_ok())
+        }
     }
+}
+
+/// Whether an object's status speaks of its current spec. A controller
+/// that reports `observedGeneration` (in the status, or in the awaited
+/// condition) has not seen the latest change while it is behind
+/// `metadata.generation`: a wait right after a patch would otherwise
+/// return at once on the `Ready=True` of before the patch.
+fn observed(o: &J, for_: &WaitFor) -> bool {
+    let Some(generation) = o.pointer("/metadata/generation").and_then(J::as_i64) else {
+        return true;
+    };
+    let behind = |seen: Option<&J>| seen.and_then(J::as_i64).is_some_and(|s| s < generation);
+    if behind(o.pointer("/status/observedGeneration")) {
+        return false;
+    }
+    if let WaitFor::Condition { type_, .. } = for_ {
+        let condition = o
+            .pointer("/status/conditions")
+            .and_then(J::as_array)
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c.get("type").and_then(J::as_str) == Some(type_))
+            });
+        if behind(condition.and_then(|c| c.get("observedGeneration"))) {
+            return false;
+        }
+    }
+    true
 }
 
 /// `Cluster cloudnative-pg/immich-database`.
@@ -298,5 +331,39 @@ pub fn state_line(objects: &[&J], for_: &WaitFor, target: &Target) -> String {
         "present".into()
     } else {
         parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready(generation: i64, observed: Option<i64>, in_condition: Option<i64>) -> J {
+        let mut condition = serde_json::json!({"type": "Ready", "status": "True"});
+        if let Some(g) = in_condition {
+            condition["observedGeneration"] = g.into();
+        }
+        let mut o = serde_json::json!({
+            "metadata": {"name": "db", "generation": generation},
+            "status": {"conditions": [condition]},
+        });
+        if let Some(g) = observed {
+            o["status"]["observedGeneration"] = g.into();
+        }
+        o
+    }
+
+    #[test]
+    fn a_status_behind_the_spec_does_not_satisfy_a_wait() {
+        let for_ = WaitFor::Condition {
+            type_: "Ready".into(),
+            status: "True".into(),
+        };
+        // Ready=True from before the patch that bumped the generation.
+        assert!(!holds(&for_, &[&ready(3, Some(2), None)]));
+        assert!(!holds(&for_, &[&ready(3, None, Some(2))]));
+        // Seen, or a controller that does not report it: as it says.
+        assert!(holds(&for_, &[&ready(3, Some(3), Some(3))]));
+        assert!(holds(&for_, &[&ready(3, None, None)]));
     }
 }

@@ -11,6 +11,7 @@
 
 mod drill;
 mod real;
+mod resume;
 mod steps;
 
 use std::path::{Path, PathBuf};

@@ -442,7 +442,7 @@ fn on_a_terminal_a_failed_step_offers_retry_skip_abort() {
     t.type_line("s");
     t.expect("after-ran");
     assert_eq!(t.finish().0, 0);
-    assert_eq!(states(&bed.journal("rb"))[0].1, "skipped");
+    assert_eq!(states(&bed.journal("rb"))[0].1, "skipped-by-operator");
     let mut t = Pty::spawn(&bed, &["rb"]);
     t.expect("[a]bort?");
     t.type_line("a");
