@@ -148,6 +148,10 @@ fn unmark_secrets(text: &str, vars: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// A secret variable's value in the journal when it was given with --var
+/// (its default: [`redact::MASK`]).
+const GIVEN_SECRET: &str = "[redacted: given with --var]";
+
 /// Where the run directories of a runbook are (`--journal`, else
 /// `.docs/runs/<runbook>`), checked by the output guard: never the
 /// repository, the sources or the site.
@@ -206,10 +210,16 @@ pub fn open_journal(
                 j.started_at, j.server, session.server, session.context
             )));
         }
+        // A secret's value is not journaled; one given with --var must be
+        // given again, or its default would silently take its place.
         let changed_vars: Vec<&String> = j
             .variables
             .iter()
-            .filter(|(k, v)| prepared.vars.get(*k) != Some(v) && v.as_str() != redact::MASK)
+            .filter(|(k, v)| match v.as_str() {
+                GIVEN_SECRET => !opts.vars.iter().any(|(n, _)| n == *k),
+                redact::MASK => false,
+                _ => prepared.vars.get(*k) != Some(v),
+            })
             .map(|(k, _)| k)
             .collect();
         if !changed_vars.is_empty() && !opts.force {
@@ -275,10 +285,12 @@ pub fn open_journal(
             .vars
             .iter()
             .map(|(k, v)| {
-                let shown = if secret.contains(k) {
-                    redact::MASK.to_string()
-                } else {
+                let shown = if !secret.contains(k) {
                     v.clone()
+                } else if opts.vars.iter().any(|(n, _)| n == k) {
+                    GIVEN_SECRET.to_string()
+                } else {
+                    redact::MASK.to_string()
                 };
                 (k.clone(), shown)
             })

@@ -268,3 +268,26 @@ fn a_resume_against_another_server_of_the_same_context_name_is_refused() {
         "nothing sent to the other cluster"
     );
 }
+
+/// A secret variable given with --var is not journaled: resume needs it
+/// again instead of silently running with its default.
+#[test]
+fn a_secret_given_with_var_is_asked_for_again_on_resume() {
+    let bed = Bed::small("resume-secret", "", false);
+    bed.repo.write(
+        "content/rb.md",
+        "---\ntitle: T\nrunbook: true\nvariables:\n  password:\n    description: a secret\n    default: fallback\n    secret: true\n---\n```bash {run name=use template}\ntest -f ready\necho {{ vars.password }} > used.txt\n```\n",
+    );
+    bed.run(&["rb", "--var", "password=s3cret-value"]).code(1);
+    bed.repo.write("ready", "");
+    bed.run(&["rb", "--resume"])
+        .code(2)
+        .says("the variables differ from the journaled run (password)");
+    assert!(!bed.repo.exists("used.txt"), "not run with the default");
+    bed.run(&["rb", "--resume", "--var", "password=s3cret-value"])
+        .code(0);
+    assert_eq!(bed.repo.read("used.txt"), "s3cret-value\n");
+    let journal =
+        std::fs::read_to_string(newest_run(&bed.repo.root, "rb").join("journal.json")).unwrap();
+    assert!(!journal.contains("s3cret-value"), "{journal}");
+}
