@@ -1,0 +1,141 @@
+//! The redaction promise under attack: no Secret value, secret variable
+//! or kubeconfig credential reaches the terminal, the transcript, the
+//! journal or the JSON events — in whatever form it is shown (a line of a
+//! PEM key, JSON-escaped, quoted by an error) — nor `ps`, nor survives on
+//! disk or as a process after a `kill -9` or a second Ctrl-C.
+
+use serde_json::json;
+
+use super::Bed;
+
+/// Front matter with variables `password` and `pin` (secret) and `who`.
+fn with_vars(body: &str) -> String {
+    format!("---\ntitle: T\nrunbook: true\nvariables:\n  password:\n    description: a secret\n    secret: true\n  pin:\n    description: a short secret\n    secret: true\n    default: k9x\n  who:\n    description: not secret\n    default: operator-visible\n---\n{body}")
+}
+
+/// Everything a run leaves readable: its output, transcript and journal.
+fn everything(bed: &Bed, run: &super::Ran) -> Vec<(&'static str, String)> {
+    let mut all = vec![
+        ("stdout", run.stdout.clone()),
+        ("stderr", run.stderr.clone()),
+    ];
+    if bed.repo.path(".docs/runs/rb").exists() {
+        all.push(("transcript", bed.transcript("rb")));
+        all.push(("journal", bed.journal("rb").to_string()));
+    }
+    all
+}
+
+#[track_caller]
+fn never_shown(bed: &Bed, run: &super::Ran, planted: &[&str]) {
+    for (what, text) in everything(bed, run) {
+        for p in planted {
+            assert!(!text.contains(p), "{p:?} leaked into the {what}:\n{text}");
+        }
+    }
+}
+
+/// What a Secret's `data` holds (the test server, unlike a real one, does
+/// not turn `stringData` into `data`).
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// A step that creates a Pod referencing Secret `creds` (so preflight
+/// reads it, to redact its values).
+const POD: &str = "```yaml {run action=create name=make}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns\nspec:\n  containers:\n    - name: c\n      image: busybox\n      envFrom:\n        - secretRef:\n            name: creds\n```\n";
+
+#[test]
+fn the_transcript_header_masks_secret_variables_however_short() {
+    let body = "```bash {run name=hi readonly}\necho hi\n```\n";
+    let bed = Bed::small("run-leak-header", "", false);
+    bed.repo.write("content/rb.md", &with_vars(body));
+    let run = bed.run(&["rb", "--var", "password=hdr-planted-77"]);
+    run.code(0);
+    let transcript = bed.transcript("rb");
+    assert!(
+        transcript.contains("- `pin` = `[redacted]`")
+            && transcript.contains("- `password` = `[redacted]`")
+            && transcript.contains("- `who` = `operator-visible`"),
+        "{transcript}"
+    );
+    never_shown(&bed, &run, &["hdr-planted-77", "`k9x`"]);
+    let journal = bed.journal("rb");
+    assert_eq!(journal["variables"]["pin"], "[redacted]", "{journal:#}");
+}
+
+#[test]
+fn every_line_of_a_multi_line_secret_is_masked() {
+    let pem_lines = [
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+        "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu",
+        "NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ",
+    ];
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        pem_lines.join("\n")
+    );
+    let body = format!("{POD}\n```bash {{run name=leak}}\nkubectl -n ns get secret creds -o jsonpath='{{.data.tls\\.key}}' | base64 -d\necho printed-the-key\n```\n");
+    let bed = Bed::small("run-leak-pem", &body, false);
+    let c = &bed.cluster;
+    c.create(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "creds", "namespace": "ns"},
+        "data": {"tls.key": b64(&pem)}}))
+        .unwrap();
+    let run = bed.run(&["rb", "--yes"]);
+    run.code(0)
+        .says("printed-the-key")
+        .says("-----BEGIN PRIVATE KEY-----")
+        .says("│ [redacted]");
+    never_shown(&bed, &run, &pem_lines);
+}
+
+#[test]
+fn a_password_the_page_happens_to_show_is_still_masked() {
+    // The page names the user and (carelessly) the password: the user
+    // stays readable, the password does not.
+    let body = format!("The database user is `dbowner-visible`; its first password was `pw-in-page-5150`.\n\n{POD}\n```bash {{run name=leak}}\nfor k in username password; do kubectl -n ns get secret creds -o jsonpath=\"{{.data.$k}}\" | base64 -d; echo; done\n```\n");
+    let bed = Bed::small("run-leak-public", &body, false);
+    bed.cluster
+        .create(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "creds", "namespace": "ns"},
+        "data": {"username": b64("dbowner-visible"), "password": b64("pw-in-page-5150")}}))
+        .unwrap();
+    let run = bed.run(&["rb", "--yes"]);
+    run.code(0).says("│ dbowner-visible").says("│ [redacted]");
+    never_shown(&bed, &run, &["pw-in-page-5150"]);
+}
+
+#[test]
+fn json_events_mask_secrets_with_quotes_backslashes_and_newlines() {
+    // An assertion that fails shows what it found, JSON-escaped; the
+    // event carries that message, escaped once more.
+    let secret = "q\"uo\\te-planted-31\nsecond-line-planted";
+    let body = "```yaml {run action=assert name=check}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: ns\nassert:\n  - path: data.v\n    equals: \"expected\"\n```\n";
+    let bed = Bed::small("run-leak-json", "", false);
+    bed.repo.write("content/rb.md", &with_vars(body));
+    bed.cluster
+        .create(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cm", "namespace": "ns"}, "data": {"v": secret}}))
+        .unwrap();
+    let var = format!("password={secret}");
+    let run = bed.run(&["rb", "--output", "json", "--var", &var]);
+    run.code(1).says("[redacted]");
+    let failed: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["event"] == "step" && e["state"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", run.stdout);
+    assert!(
+        failed[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[redacted]"),
+        "{}",
+        failed[0]
+    );
+    never_shown(&bed, &run, &["planted"]);
+}
