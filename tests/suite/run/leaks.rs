@@ -47,6 +47,21 @@ fn b64(text: &str) -> String {
 const POD: &str = "```yaml {run action=create name=make}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns\nspec:\n  containers:\n    - name: c\n      image: busybox\n      envFrom:\n        - secretRef:\n            name: creds\n```\n";
 
 #[test]
+fn a_shell_steps_script_is_not_on_its_command_line() {
+    let body = "```bash {run name=peek readonly template}\nsecret='{{ vars.password }}'\ntr '\\0' ' ' < /proc/$$/cmdline > cmdline.txt\necho \"used ${#secret}\"\n```\n";
+    let bed = Bed::small("run-leak-ps", "", false);
+    bed.repo.write("content/rb.md", &with_vars(body));
+    let run = bed.run(&["rb", "--var", "password=ps-planted-c0ffee"]);
+    run.code(0).says("used 17");
+    let cmdline = bed.repo.read("cmdline.txt");
+    assert!(cmdline.contains("bash"), "{cmdline}");
+    assert!(
+        !cmdline.contains("ps-planted-c0ffee"),
+        "the rendered script is in `ps`: {cmdline}"
+    );
+}
+
+#[test]
 fn the_transcript_header_masks_secret_variables_however_short() {
     let body = "```bash {run name=hi readonly}\necho hi\n```\n";
     let bed = Bed::small("run-leak-header", "", false);
