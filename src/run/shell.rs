@@ -20,6 +20,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -42,6 +43,21 @@ const GRACE: Duration = Duration::from_secs(2);
 
 /// The descriptor bash reads the script from.
 const SCRIPT_FD: i32 = 3;
+
+/// The process group of the running shell step (0: none), for the exit of
+/// a second Ctrl-C, which cannot wait for [`run`] to stop it.
+static RUNNING_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// Kills the running shell step's whole group at once (SIGKILL).
+pub fn kill_running() {
+    let pgid = RUNNING_GROUP.load(Ordering::SeqCst);
+    if pgid > 0 {
+        // SAFETY: a plain syscall on a process group we created.
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+        }
+    }
+}
 
 /// The guard: reads one line; anything but "done" (end of file when
 /// `docs` is gone) kills the step's group. It needs nothing but `sh`,
@@ -95,6 +111,9 @@ pub async fn run(
     drop(script_r);
     let pid = child.id().map(|p| p as i32);
     let guard = pid.map(guard).transpose()?;
+    if let Some(pid) = pid {
+        RUNNING_GROUP.store(pid, Ordering::SeqCst);
+    }
     // Bash closes its inherited copy first thing (it reads the script
     // through a descriptor of its own), so that the step's commands do
     // not inherit the pipe. On the same line: line numbers stay right.
@@ -105,6 +124,7 @@ pub async fn run(
         let _ = w.write_all(text.as_bytes());
     });
     let ended = stream(&mut child, pid, timeout, &mut stop, on_line).await;
+    RUNNING_GROUP.store(0, Ordering::SeqCst);
     if let Some((mut guard, mut tell)) = guard {
         let _ = tell.write_all(b"done\n");
         drop(tell);

@@ -4,9 +4,12 @@
 //! PEM key, JSON-escaped, quoted by an error) — nor `ps`, nor survives on
 //! disk or as a process after a `kill -9` or a second Ctrl-C.
 
+use std::path::Path;
+use std::time::Duration;
+
 use serde_json::json;
 
-use super::Bed;
+use super::{eventually, states, Bed};
 
 /// Front matter with variables `password` and `pin` (secret) and `who`.
 fn with_vars(body: &str) -> String {
@@ -153,4 +156,163 @@ fn json_events_mask_secrets_with_quotes_backslashes_and_newlines() {
         failed[0]
     );
     never_shown(&bed, &run, &["planted"]);
+}
+
+#[test]
+fn an_error_before_any_step_quotes_no_secret() {
+    let body = "```yaml {run action=create name=make template}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: ns\nspec:\n  containers:\n    - name: c\n      image: busybox\n      envFrom:\n        - secretRef:\n            name: {{ vars.password }}\n```\n";
+    let bed = Bed::small("run-leak-stop", "", false);
+    bed.repo.write("content/rb.md", &with_vars(body));
+    let run = bed.run(&[
+        "rb",
+        "--yes",
+        "--output",
+        "json",
+        "--var",
+        "password=stop-planted-4242",
+    ]);
+    run.code(2)
+        .says("needs the Secret `[redacted]` in namespace `ns`, which does not exist");
+    assert!(run.stdout.contains("\"event\":\"error\""), "{}", run.stdout);
+    never_shown(&bed, &run, &["stop-planted-4242"]);
+}
+
+/// Whether a live (not zombie) process is in group `pgid`.
+fn group_alive(pgid: i32) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        let Some(close) = stat.rfind(')') else {
+            return false;
+        };
+        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        f.len() > 2 && f[2] == pgid.to_string() && f[0] != "Z" && f[0] != "X"
+    })
+}
+
+/// The run directories `docs` left in a temporary directory.
+fn private_dirs(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("docs-run-"))
+        .collect()
+}
+
+/// A run of a step that records its process group, then sleeps; started
+/// with its own TMPDIR. Returns the child and the step's group.
+fn start_sleeper(bed: &Bed, tmp: &Path, ignore_term: bool) -> (std::process::Child, i32) {
+    let trap = if ignore_term { "trap '' TERM\n" } else { "" };
+    bed.repo.write(
+        "content/rb.md",
+        &format!("---\ntitle: T\nrunbook: true\n---\n```bash {{run name=sleeper}}\n{trap}echo $$ > pgid.txt\nsleep 30\ntouch marker\n```\n"),
+    );
+    let _ = std::fs::remove_file(bed.repo.path("pgid.txt"));
+    let child = bed
+        .command(&["rb", "--force"])
+        .env("TMPDIR", tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start docs");
+    let pgid = eventually("the step's group", Duration::from_secs(20), || {
+        std::fs::read_to_string(bed.repo.path("pgid.txt"))
+            .ok()?
+            .trim()
+            .parse::<i32>()
+            .ok()
+    });
+    assert!(group_alive(pgid));
+    (child, pgid)
+}
+
+#[test]
+fn a_killed_run_leaves_no_process_and_the_next_run_sweeps_its_credentials() {
+    let bed = Bed::small("run-leak-kill", "", false);
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, pgid) = start_sleeper(&bed, tmp.path(), false);
+    let left = private_dirs(tmp.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    eventually(
+        "the step's group to be gone",
+        Duration::from_secs(5),
+        || (!group_alive(pgid)).then_some(()),
+    );
+    assert!(!bed.repo.exists("marker"));
+    // kill -9 leaves the pinned kubeconfig: the next run sweeps it.
+    assert_eq!(private_dirs(tmp.path()), left);
+    bed.repo.write(
+        "content/rb.md",
+        "---\ntitle: T\nrunbook: true\n---\n```bash {run name=quick readonly}\necho quick\n```\n",
+    );
+    let out = bed
+        .command(&["rb", "--force"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        private_dirs(tmp.path()).is_empty(),
+        "{:?}",
+        private_dirs(tmp.path())
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_leaves_no_process_and_no_credentials() {
+    let bed = Bed::small("run-leak-ctrl-c", "", false);
+    let tmp = tempfile::tempdir().unwrap();
+    // The step ignores SIGTERM: the first Ctrl-C's stop takes the grace
+    // period, and the second one comes before it ends.
+    let (child, pgid) = start_sleeper(&bed, tmp.path(), true);
+    let pid = child.id() as i32;
+    // SAFETY: signals to our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_eq!(states(&bed.journal("rb"))[0].1, "started");
+    eventually(
+        "the step's group to be gone",
+        Duration::from_secs(5),
+        || (!group_alive(pgid)).then_some(()),
+    );
+    assert!(!bed.repo.exists("marker"));
+    assert!(
+        private_dirs(tmp.path()).is_empty(),
+        "{:?}",
+        private_dirs(tmp.path())
+    );
+}
+
+#[test]
+fn a_terminated_run_leaves_no_process_and_no_credentials() {
+    let bed = Bed::small("run-leak-term", "", false);
+    let tmp = tempfile::tempdir().unwrap();
+    let (child, pgid) = start_sleeper(&bed, tmp.path(), false);
+    // SAFETY: a signal to our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{out:?}");
+    eventually(
+        "the step's group to be gone",
+        Duration::from_secs(5),
+        || (!group_alive(pgid)).then_some(()),
+    );
+    assert!(
+        private_dirs(tmp.path()).is_empty(),
+        "{:?}",
+        private_dirs(tmp.path())
+    );
 }
