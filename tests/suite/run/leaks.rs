@@ -201,6 +201,37 @@ fn private_dirs(tmp: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Sends `docs` these signals, 100 ms apart, and waits for it.
+fn signalled(child: std::process::Child, signals: &[i32]) -> std::process::Output {
+    for (i, sig) in signals.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // SAFETY: a signal to our own child.
+        unsafe {
+            libc::kill(child.id() as i32, *sig);
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The step's group is gone within 5 s, its marker never touched.
+#[track_caller]
+fn group_gone(bed: &Bed, pgid: i32) {
+    eventually(
+        "the step's group to be gone",
+        Duration::from_secs(5),
+        || (!group_alive(pgid)).then_some(()),
+    );
+    assert!(!bed.repo.exists("marker"));
+}
+
+#[track_caller]
+fn no_private_dirs(tmp: &Path) {
+    let left = private_dirs(tmp);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 /// A run of a step that records its process group, then sleeps; started
 /// with its own TMPDIR. Returns the child and the step's group.
 fn start_sleeper(bed: &Bed, tmp: &Path, ignore_term: bool) -> (std::process::Child, i32) {
@@ -237,12 +268,7 @@ fn a_killed_run_leaves_no_process_and_the_next_run_sweeps_its_credentials() {
     assert_eq!(left.len(), 1, "{left:?}");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    eventually(
-        "the step's group to be gone",
-        Duration::from_secs(5),
-        || (!group_alive(pgid)).then_some(()),
-    );
-    assert!(!bed.repo.exists("marker"));
+    group_gone(&bed, pgid);
     // kill -9 leaves the pinned kubeconfig: the next run sweeps it.
     assert_eq!(private_dirs(tmp.path()), left);
     bed.repo.write(
@@ -255,11 +281,7 @@ fn a_killed_run_leaves_no_process_and_the_next_run_sweeps_its_credentials() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert!(
-        private_dirs(tmp.path()).is_empty(),
-        "{:?}",
-        private_dirs(tmp.path())
-    );
+    no_private_dirs(tmp.path());
 }
 
 #[test]
@@ -269,29 +291,11 @@ fn a_second_ctrl_c_leaves_no_process_and_no_credentials() {
     // The step ignores SIGTERM: the first Ctrl-C's stop takes the grace
     // period, and the second one comes before it ends.
     let (child, pgid) = start_sleeper(&bed, tmp.path(), true);
-    let pid = child.id() as i32;
-    // SAFETY: signals to our own child.
-    unsafe {
-        libc::kill(pid, libc::SIGINT);
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    unsafe {
-        libc::kill(pid, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = signalled(child, &[libc::SIGINT, libc::SIGINT]);
     assert_eq!(out.status.code(), Some(130), "{out:?}");
     assert_eq!(states(&bed.journal("rb"))[0].1, "started");
-    eventually(
-        "the step's group to be gone",
-        Duration::from_secs(5),
-        || (!group_alive(pgid)).then_some(()),
-    );
-    assert!(!bed.repo.exists("marker"));
-    assert!(
-        private_dirs(tmp.path()).is_empty(),
-        "{:?}",
-        private_dirs(tmp.path())
-    );
+    group_gone(&bed, pgid);
+    no_private_dirs(tmp.path());
 }
 
 #[test]
@@ -299,20 +303,8 @@ fn a_terminated_run_leaves_no_process_and_no_credentials() {
     let bed = Bed::small("run-leak-term", "", false);
     let tmp = tempfile::tempdir().unwrap();
     let (child, pgid) = start_sleeper(&bed, tmp.path(), false);
-    // SAFETY: a signal to our own child.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = signalled(child, &[libc::SIGTERM]);
     assert_eq!(out.status.code(), Some(143), "{out:?}");
-    eventually(
-        "the step's group to be gone",
-        Duration::from_secs(5),
-        || (!group_alive(pgid)).then_some(()),
-    );
-    assert!(
-        private_dirs(tmp.path()).is_empty(),
-        "{:?}",
-        private_dirs(tmp.path())
-    );
+    group_gone(&bed, pgid);
+    no_private_dirs(tmp.path());
 }
