@@ -371,23 +371,62 @@ pub fn pin(kubeconfig: &Kubeconfig, context: &str) -> Kubeconfig {
     out
 }
 
-/// Bearer tokens, passwords and inline keys of a kubeconfig.
+/// Every credential of a kubeconfig, to redact: bearer tokens (inline or
+/// in a token file), passwords, client keys (inline, base64 and decoded,
+/// or in a key file), the tokens and client secrets of an `auth-provider`
+/// (OIDC's `id-token`, `refresh-token`, `client-secret`; GCP's
+/// `access-token`), and the credentials an `exec` plugin gets in its
+/// environment.
 fn credentials(kubeconfig: &Kubeconfig) -> Vec<String> {
+    use base64::Engine;
     use secrecy::ExposeSecret;
     let mut out = Vec::new();
+    let read = |path: &str| std::fs::read_to_string(path).ok();
     for a in &kubeconfig.auth_infos {
         let Some(info) = &a.auth_info else { continue };
-        if let Some(t) = &info.token {
-            out.push(t.expose_secret().to_string());
-        }
-        if let Some(p) = &info.password {
-            out.push(p.expose_secret().to_string());
-        }
+        out.extend(info.token.iter().map(|t| t.expose_secret().to_string()));
+        out.extend(info.password.iter().map(|p| p.expose_secret().to_string()));
+        out.extend(info.token_file.as_deref().and_then(read));
+        out.extend(info.client_key.as_deref().and_then(read));
         if let Some(k) = &info.client_key_data {
-            out.push(k.expose_secret().to_string());
+            let k = k.expose_secret();
+            out.push(k.to_string());
+            let decoded = base64::engine::general_purpose::STANDARD.decode(k.trim());
+            out.extend(decoded.ok().and_then(|b| String::from_utf8(b).ok()));
+        }
+        if let Some(provider) = &info.auth_provider {
+            out.extend(
+                provider
+                    .config
+                    .iter()
+                    .filter(|(k, _)| is_provider_secret(k))
+                    .map(|(_, v)| v.clone()),
+            );
+        }
+        for env in info.exec.iter().flat_map(|e| e.env.iter().flatten()) {
+            let (Some(name), Some(value)) = (env.get("name"), env.get("value")) else {
+                continue;
+            };
+            if super::redact::is_credential_key(name) || looks_opaque(value) {
+                out.push(value.clone());
+            }
         }
     }
+    out.retain(|v| !v.trim().is_empty());
     out
+}
+
+/// The secrets of an auth-provider's config: its tokens and client
+/// secret, not its issuer URL, client id or the jsonpath of a key
+/// (`token-key: '{.access_token}'`).
+fn is_provider_secret(key: &str) -> bool {
+    key.ends_with("token") || key.contains("secret") || key.contains("password")
+}
+
+/// A long string without spaces: what an API key looks like, not a
+/// region or a profile name (which, masked, would garble the output).
+fn looks_opaque(value: &str) -> bool {
+    value.len() >= 16 && !value.contains(char::is_whitespace)
 }
 
 fn to_json(obj: DynamicObject) -> J {
@@ -420,5 +459,54 @@ mod tests {
             yaml.contains("https://b") && !yaml.contains("https://a"),
             "{yaml}"
         );
+    }
+
+    #[test]
+    fn every_credential_of_a_kubeconfig_is_found() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "file-token-7a1\n").unwrap();
+        let pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIPlantedKeyLine1\nAwEHoUQDQgPlantedKeyLine2\n-----END EC PRIVATE KEY-----\n";
+        let key_data = base64::engine::general_purpose::STANDARD.encode(pem);
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\n    user: u\nclusters:\n- name: k\n  cluster:\n    server: https://k\nusers:\n- name: u\n  user:\n    username: admin\n    password: planted-password\n    tokenFile: {}\n    client-key-data: {key_data}\n    auth-provider:\n      name: oidc\n      config:\n        client-id: kubernetes\n        idp-issuer-url: https://issuer.example\n        client-secret: planted-client-secret\n        id-token: planted-id-token\n        refresh-token: planted-refresh-token\n        access-token: planted-access-token\n        token-key: '{{.access_token}}'\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n      env:\n      - name: AWS_PROFILE\n        value: default\n      - name: AWS_SECRET_ACCESS_KEY\n        value: planted-aws-secret\n      - name: VENDOR_API\n        value: sk_live_0123456789abcdef\n",
+            token_file.display()
+        );
+        let k: Kubeconfig = serde_yaml::from_str(&text).unwrap();
+        let found = credentials(&pin(&k, "c"));
+        for planted in [
+            "planted-password",
+            "file-token-7a1\n",
+            key_data.as_str(),
+            pem,
+            "planted-client-secret",
+            "planted-id-token",
+            "planted-refresh-token",
+            "planted-access-token",
+            "planted-aws-secret",
+            "sk_live_0123456789abcdef",
+        ] {
+            assert!(
+                found.iter().any(|f| f == planted),
+                "{planted:?} not in {found:?}"
+            );
+        }
+        for public in [
+            "admin",
+            "kubernetes",
+            "https://issuer.example",
+            "default",
+            "{.access_token}",
+        ] {
+            assert!(
+                !found.iter().any(|f| f == public),
+                "{public:?} is no credential"
+            );
+        }
+        // And the redactor masks each line of the decoded key.
+        let mut r = super::super::redact::Redactor::default();
+        found.iter().for_each(|c| r.add(c));
+        assert_eq!(r.apply("x MHcCAQEEIPlantedKeyLine1 y"), "x [redacted] y");
     }
 }

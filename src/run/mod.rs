@@ -16,6 +16,7 @@ pub mod kube;
 pub mod lease;
 pub mod plan;
 mod preflight;
+mod private;
 pub mod redact;
 mod sequence;
 pub mod shell;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
+use tokio::signal::unix::{Signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::cluster::{ClusterError, Target};
@@ -106,14 +108,12 @@ pub async fn execute(root: &Path, prepared: &Prepared<'_>, opts: &Options) -> u8
         }
     }
     let ui = Ui::new(opts.color, opts.json, redactor.clone());
-    match run(root, prepared, opts, ui, redactor).await {
+    match run(root, prepared, opts, ui, redactor.clone()).await {
         Ok(code) => code,
         Err(stop) => {
-            let ui = Ui::new(
-                opts.color,
-                opts.json,
-                Arc::new(Mutex::new(Redactor::default())),
-            );
+            // The run's redactor: the message may quote a variable, or
+            // what the cluster answered.
+            let ui = Ui::new(opts.color, opts.json, redactor);
             ui.line(&format!("{}: {}", ui.red("error"), stop.message));
             ui.event(json!({"event": "error", "message": stop.message, "exit": stop.code}));
             stop.code
@@ -133,10 +133,39 @@ async fn run(
     sequence::print_plan(&ui, prepared, opts, &journal);
     sequence::refuse_unconfirmable(&ui, prepared, opts, &journal)?;
     start::make_dirs(root, &dir, opts.dry_run)?;
-    let pinned_dir = tempfile::Builder::new()
-        .prefix("docs-run-")
-        .tempdir()
-        .map_err(|e| usage(format!("cannot create a private directory: {e}")))?;
+    // Ctrl-C: the first stops the running step; a second exits at once —
+    // after killing the step's process group and removing the pinned
+    // kubeconfig (its credentials must not outlive the run). SIGTERM and
+    // SIGHUP (a closed terminal) exit at once the same way. Handled from
+    // before that file exists, so that no signal can leave it behind.
+    let handle = |kind: SignalKind| {
+        tokio::signal::unix::signal(kind).map_err(|e| usage(format!("cannot handle signals: {e}")))
+    };
+    let mut interrupts = handle(SignalKind::interrupt())?;
+    // Unless ignored: `nohup docs run …` over ssh must outlive the ssh.
+    let mut terminate = unless_ignored(libc::SIGTERM, handle)?;
+    let mut hangup = unless_ignored(libc::SIGHUP, handle)?;
+    let pinned_dir =
+        private::create().map_err(|e| usage(format!("cannot create a private directory: {e}")))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let private_path = pinned_dir.path().to_path_buf();
+    let signals = AbortOnDrop(tokio::spawn(async move {
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                Some(()) = interrupts.recv() => {
+                    if stopping {
+                        leave_now(&private_path, EXIT_INTERRUPTED as i32);
+                    }
+                    stopping = true;
+                    let _ = stop_tx.send(true);
+                }
+                Some(()) = next(&mut terminate) => leave_now(&private_path, 128 + libc::SIGTERM),
+                Some(()) = next(&mut hangup) => leave_now(&private_path, 128 + libc::SIGHUP),
+                else => break,
+            }
+        }
+    }));
     let kubeconfig = pinned_dir.path().join("kubeconfig");
     session
         .write_pinned(&kubeconfig)
@@ -192,17 +221,6 @@ async fn run(
         Some(held)
     };
 
-    // Ctrl-C: the first stops the running step; a second exits at once.
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let signals = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = stop_tx.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(EXIT_INTERRUPTED as i32);
-            }
-        }
-    });
-
     let mut r = sequence::Running {
         prepared,
         opts,
@@ -222,7 +240,7 @@ async fn run(
         return Err(stop);
     }
     let code = sequence::run_steps(&mut r, &session, &kubeconfig, stop_rx).await;
-    signals.abort();
+    drop(signals);
     // Anything but done can be resumed.
     let state = match code {
         Ok(EXIT_DONE) => RunState::Done,
@@ -256,4 +274,48 @@ async fn run(
     ));
     r.ui.event(json!({"event": "run", "state": format!("{:?}", r.journal.state).to_lowercase(), "exit": code, "dir": r.dir.display().to_string()}));
     Ok(code)
+}
+
+/// Exits at once, from the middle of the run: the running shell step's
+/// group is killed and the private directory (the pinned kubeconfig)
+/// removed first; the journal is left as it is, for `--resume`.
+fn leave_now(private_dir: &Path, code: i32) -> ! {
+    shell::kill_running();
+    let _ = std::fs::remove_dir_all(private_dir);
+    std::process::exit(code)
+}
+
+/// A handler of `signal`, unless the process was started with it ignored.
+fn unless_ignored(
+    signal: i32,
+    handle: impl Fn(SignalKind) -> Result<Signal, Stop>,
+) -> Result<Option<Signal>, Stop> {
+    // SAFETY: sigaction with no new action only reads the current one.
+    let ignored = unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    };
+    if ignored {
+        Ok(None)
+    } else {
+        handle(SignalKind::from_raw(signal)).map(Some)
+    }
+}
+
+/// The next delivery of a signal that may not be handled (then none).
+async fn next(signal: &mut Option<Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => None,
+    }
+}
+
+/// The signal handler's task, stopped however `run` returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -121,7 +121,14 @@ impl Ui {
         if let Some(obj) = event.as_object_mut() {
             obj.insert("time".into(), J::String(super::journal::now()));
         }
-        let text = self.redact(&event.to_string());
+        // Field by field, before serializing: in the serialized text a
+        // secret with a quote, a backslash or a newline is escaped, and
+        // would not be found.
+        self.redactor
+            .lock()
+            .expect("redactor")
+            .apply_json(&mut event);
+        let text = event.to_string();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
         let _ = out.flush();

@@ -24,11 +24,26 @@ pub fn header(p: &Prepared, session: &Session, opts: &Options) -> String {
     );
     if !p.vars.is_empty() {
         s.push_str("\nVariables:\n\n");
-        for (k, v) in &p.vars {
-            s.push_str(&format!("- `{k}` = `{v}`\n"));
-        }
+        s.push_str(&variables(p));
     }
     s
+}
+
+/// The variables of the run, one per line, secret ones masked whatever
+/// their length (the redactor leaves values of a few characters alone).
+fn variables(p: &Prepared) -> String {
+    let secret = super::plan::secret_variables(p.page);
+    p.vars
+        .iter()
+        .map(|(k, v)| {
+            let shown = if secret.contains(k) {
+                super::redact::MASK
+            } else {
+                v.as_str()
+            };
+            format!("- `{k}` = `{shown}`\n")
+        })
+        .collect()
 }
 
 pub fn step(

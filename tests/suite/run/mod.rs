@@ -10,6 +10,7 @@
 //! controllers off), playing the operators through the API.
 
 mod drill;
+mod leaks;
 mod real;
 mod resume;
 mod steps;
