@@ -226,6 +226,7 @@ impl Store {
             .to_string();
         obj["apiVersion"] = json!(r.api_version_of(&version));
         obj["kind"] = json!(r.kind);
+        fold_string_data(&r, &mut obj);
         let mut name = meta_str(&obj, "name").to_string();
         if name.is_empty() {
             let prefix = meta_str(&obj, "generateName").to_string();
@@ -335,6 +336,7 @@ impl Store {
         if !wanted_rv.is_empty() && wanted_rv != meta_str(&old, "resourceVersion") {
             return Err(ApiError::modified(&r, name));
         }
+        fold_string_data(&r, &mut new);
         let status_of = |o: &Value| o.get("status").cloned();
         match w.sub {
             Sub::Main if r.status => match status_of(&old) {
@@ -461,4 +463,26 @@ fn suffix() -> String {
             c
         })
         .collect()
+}
+
+/// A Secret's `stringData` is write-only, as on a real API server: its
+/// entries are stored base64-encoded in `data` (overriding keys there)
+/// and it is never returned.
+fn fold_string_data(r: &Resource, obj: &mut Value) {
+    if !(r.group.is_empty() && r.kind == "Secret") {
+        return;
+    }
+    let Some(string_data) = obj.as_object_mut().and_then(|o| o.remove("stringData")) else {
+        return;
+    };
+    let Some(entries) = string_data.as_object() else {
+        return;
+    };
+    if !obj.get("data").is_some_and(Value::is_object) {
+        obj["data"] = json!({});
+    }
+    for (k, v) in entries {
+        let text = v.as_str().unwrap_or_default();
+        obj["data"][k] = json!(super::tls::base64(text.as_bytes()));
+    }
 }

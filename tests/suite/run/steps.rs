@@ -321,6 +321,9 @@ fn secrets_and_tokens_are_redacted_everywhere() {
     run.code(0)
         .says("token: [redacted]")
         .says("var: [redacted]")
+        // The Secret's value, decoded by the step (stored from stringData
+        // as a real API server does), is masked on its own line.
+        .says("│ [redacted]\n")
         .says("creds (present)");
     let transcript = bed.transcript("rb");
     let journal = bed.journal("rb").to_string();
