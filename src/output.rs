@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use rayon::prelude::*;
+use std::path::Path;
 
 use crate::error::{Error, Result};
+
+pub mod tree;
+pub use tree::TreeWriter;
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory,
 /// fsync, rename). `shown` is the path used in error messages.
@@ -45,8 +46,34 @@ pub fn write_if_changed(path: &Path, text: &str, shown: &Path) -> Result<bool> {
 }
 
 /// Replaces the directory `out` with exactly `files`. On failure `out` is
-/// left as it was.
+/// left as it was. (`docs build` streams its pages through
+/// [`replace_dir_with`] instead; this is for a tree held in memory.)
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn replace_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>, shown: &Path) -> Result<()> {
+    replace_dir_with(out, shown, |w| {
+        w.write_all(files)?;
+        Ok(Then::<(), ()>::Publish(()))
+    })
+    .map(|_| ())
+}
+
+/// What the `fill` of [`replace_dir_with`] decided, with what it returns.
+pub enum Then<P, D> {
+    /// Swap the new tree in.
+    Publish(P),
+    /// Leave `out` as it was; the new tree is removed.
+    Discard(D),
+}
+
+/// Replaces the directory `out` with what `fill` writes into the
+/// [`TreeWriter`] it is given (a temporary directory beside `out`), if
+/// `fill` says to publish it. On failure, or if `fill` discards the new
+/// tree, `out` is left as it was.
+pub fn replace_dir_with<P, D>(
+    out: &Path,
+    shown: &Path,
+    fill: impl FnOnce(&TreeWriter) -> Result<Then<P, D>>,
+) -> Result<Then<P, D>> {
     let parent = out
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -60,10 +87,16 @@ pub fn replace_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>, shown: &Path) 
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    if let Err(e) = write_tree(&tmp, files, out) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(Error::io(shown, "write the site", e));
-    }
+    let filled = TreeWriter::create(&tmp, out, shown)
+        .map_err(|e| Error::io(shown, "write the site", e))
+        .and_then(|w| fill(&w));
+    let value = match filled {
+        Ok(Then::Publish(value)) => value,
+        other => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return other;
+        }
+    };
     let had_old = out.exists();
     if had_old {
         if let Err(e) = std::fs::rename(out, &old) {
@@ -82,36 +115,7 @@ pub fn replace_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>, shown: &Path) 
     if had_old {
         let _ = std::fs::remove_dir_all(&old);
     }
-    Ok(())
-}
-
-/// Writes `files` under `dir`. A file whose bytes equal those already in
-/// `previous` is hard-linked from there instead of written: rebuilding after
-/// a small edit then creates only the files that changed (the previous site
-/// is never modified, so the swap stays atomic).
-fn write_tree(
-    dir: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
-    previous: &Path,
-) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    for rel in files.keys() {
-        if let Some(p) = dir.join(rel).parent() {
-            if made.insert(p.to_path_buf()) {
-                std::fs::create_dir_all(p)?;
-            }
-        }
-    }
-    // File creation is mostly kernel time: spread it over the cores.
-    files.par_iter().try_for_each(|(rel, bytes)| {
-        let target = dir.join(rel);
-        let old = previous.join(rel);
-        if same_content(&old, bytes) && std::fs::hard_link(&old, &target).is_ok() {
-            return Ok(());
-        }
-        std::fs::write(target, bytes)
-    })
+    Ok(Then::Publish(value))
 }
 
 fn same_content(path: &Path, bytes: &[u8]) -> bool {

@@ -6,14 +6,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::plural;
+use crate::check;
 use crate::cli::BuildArgs;
 use crate::config::Config;
 use crate::diagnostic::{count, Severity};
 use crate::error::Result;
+use crate::output::{self, Then};
 use crate::project::Project;
 use crate::render::{claude_md, site, theme::Theme};
 use crate::values::Values;
-use crate::{check, output};
 
 pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
     let started = Instant::now();
@@ -29,20 +30,42 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
     let theme = Theme::load(root, &project.config)?;
     let schemas = super::load_schemas(root, &project.config.crds)?;
     let loaded = started.elapsed();
-    let site = site::build(&project, &theme)?;
-    let rendered = started.elapsed();
-    if !args.no_check {
-        let pages: Vec<_> = project.content.pages.iter().zip(&site.outlines).collect();
-        let diagnostics = check::check_outlines(&project, &pages, schemas.as_ref()).diagnostics;
-        // Notes (the placeholder checklist) are for `docs check`.
-        let shown: Vec<_> = diagnostics
-            .iter()
-            .filter(|d| d.severity != Severity::Note)
-            .cloned()
-            .collect();
-        super::print_diagnostics(&shown, color);
-        let errors = count(&diagnostics, Severity::Error);
-        if errors > 0 {
+    let out_dir = root.join(&project.config.output_dir);
+    let r = site::Renderer::new(&project, &theme);
+    let mut rendered = loaded;
+    // Pages go to disk as they are rendered (the site is never all in
+    // memory); the checks read the outlines kept of them, and a site with
+    // errors is discarded before it replaces the previous one.
+    let outcome = output::replace_dir_with(&out_dir, &project.config.output_dir, |w| {
+        let infos = r.stream_pages(|_, url, html| w.write(url, html.as_bytes()))?;
+        w.write_all(&r.site_files(&infos)?)?;
+        rendered = started.elapsed();
+        if !args.no_check {
+            let pages: Vec<_> = project
+                .content
+                .pages
+                .iter()
+                .zip(infos.iter().map(|i| &i.outline))
+                .collect();
+            let diagnostics = check::check_outlines(&project, &pages, schemas.as_ref()).diagnostics;
+            // Notes (the placeholder checklist) are for `docs check`.
+            let shown: Vec<_> = diagnostics
+                .iter()
+                .filter(|d| d.severity != Severity::Note)
+                .cloned()
+                .collect();
+            super::print_diagnostics(&shown, color);
+            let errors = count(&diagnostics, Severity::Error);
+            if errors > 0 {
+                return Ok(Then::Discard(errors));
+            }
+        }
+        let claude = claude_md::generate(&project, &Values::new(project.manifests.clone()))?;
+        Ok(Then::Publish(claude))
+    })?;
+    let claude = match outcome {
+        Then::Publish(claude) => claude,
+        Then::Discard(errors) => {
             eprintln!(
                 "error: the site has {errors} error{}; {} left untouched (`--no-check` publishes anyway)",
                 plural(errors),
@@ -50,10 +73,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
             );
             return Ok(ExitCode::FAILURE);
         }
-    }
-    let claude = claude_md::generate(&project, &Values::new(project.manifests.clone()))?;
-    let out_dir = root.join(&project.config.output_dir);
-    output::replace_dir(&out_dir, &site.files, &project.config.output_dir)?;
+    };
     let mut wrote_claude = false;
     if let Some(text) = claude {
         let name = Path::new(claude_md::FILE_NAME);
@@ -61,7 +81,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
     }
     if std::env::var_os("DOCS_TIMINGS").is_some() {
         eprintln!(
-            "timings: load {:?}, render {:?}, write {:?}",
+            "timings: load {:?}, render and write {:?}, check and swap {:?}",
             loaded,
             rendered - loaded,
             started.elapsed() - rendered
