@@ -258,6 +258,12 @@ pub struct BuildArgs {
     #[arg(long)]
     pub no_check: bool,
 
+    /// Replace the output directory even if it is not empty and is not a
+    /// site `docs build` wrote (it never replaces the pages, manifests,
+    /// theme, CRDs, .git or the repository itself).
+    #[arg(long)]
+    pub force: bool,
+
     /// Also validate manifests against the CRDs in DIR (repeatable).
     #[arg(long = "crds", value_name = "DIR")]
     pub crds: Vec<PathBuf>,

@@ -40,7 +40,9 @@ codes! {
     Expression = "expression",
         "A `{{ … }}` expression in a page failed or resolved to nothing.\n\nValues in prose come from the manifests, e.g. `{{ manifest(\"infrastructure/database/cnpg/immich/cluster.yaml\").spec.backup.retentionPolicy }}`. When the manifest changes shape, the expression must follow; an undefined value is an error rather than an empty string, so the guide never silently loses a fact.\n\nFix: correct the path in the expression, or the manifest.";
     Attribute = "attribute",
-        "A code block's attributes are malformed or unknown.\n\nAttributes follow the language: ```` ```yaml {source=\"path.yaml\" select=\"spec.backup\" excerpt} ````. Known attributes: source, doc, select, excerpt, example, run, name, action, destructive, template, wait, timeout.\n\nFix: correct the spelling; quote values with spaces.";
+        "A code block's attributes are malformed or unknown.\n\nAttributes follow the language: ```` ```yaml {source=\"path.yaml\" select=\"spec.backup\" excerpt} ````. Known attributes: source, doc, select, excerpt, example, template; and for runbook steps run, name, action, destructive, readonly, idempotent, wait, timeout, troubleshoot.\n\nFix: correct the spelling; quote values with spaces.";
+    Markdown = "markdown",
+        "The Markdown parser (pulldown-cmark) fails on a page: it panics on a few rare constructs, such as an attribute block `{…}` in a setext heading (a line followed by `===` or `---`) inside a block quote.\n\nThe error names the first line from which the page no longer parses.\n\nFix: reword that line, or the heading or block quote it is in (an ATX heading, `## Title {#id}`, avoids setext headings).";
     YamlInvalid = "yaml-invalid",
         "A YAML block in the docs does not parse (or a `source=` block holds several documents).\n\nEvery YAML block must parse, even an `example`, since readers copy them.\n\nFix: correct the YAML at the line shown.";
     BlockDrift = "block-drift",
@@ -52,7 +54,7 @@ codes! {
     SelectNothing = "select-nothing",
         "A block's `select=` path selects nothing in its manifest.\n\nPaths are dotted keys with list indexes: `spec.backup`, `spec.externalClusters[0]`, `spec.containers[name=app]`, `metadata.annotations[\"argocd.argoproj.io/sync-wave\"]`. The message lists the keys that exist where the path stopped.";
     RunbookStep = "runbook-step",
-        "A runbook step (`run`) is malformed: an unknown `action`, or an object without apiVersion, kind and metadata.name.\n\nActions: create, apply, delete, patch, assert, wait; without `action` the block is a shell command.";
+        "A runbook step (`run`) is malformed, or names what does not exist: an unknown `action`, a missing or duplicate `name=`, an object without apiVersion, kind and metadata.name (or a `selector:` where a set is allowed), a `for:`/`timeout:`/`fail-if:` that does not parse, an `assert`/`wait` path that is not a field of the kind's schema (`status.readyInstance` for `status.readyInstances`), or runnable blocks on a page without `runbook: true`.\n\nActions: create, apply, delete, patch, assert, wait; without `action` the block is a shell command (`bash`/`sh`). `docs run RUNBOOK --list` shows the steps as docs run sees them.";
     Schema = "schema",
         "A manifest (or a runbook object) does not validate against its CRD's OpenAPI schema, or against the required fields of a built-in kind.\n\nCRDs are read from `--crds DIR` (or `crds` in docs.toml). Types, required fields, enums, patterns, bounds and unknown fields are checked; CEL rules are not.\n\nFix: correct the field at the line shown; the note suggests close field names.";
     ScheduledbackupCluster = "scheduledbackup-cluster",

@@ -114,6 +114,33 @@ pub fn byte_of_col(line: &str, col: usize) -> usize {
         .map_or(line.len(), |(i, _)| i)
 }
 
+thread_local! {
+    /// Set while [`catch_quietly`] runs on this thread.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(message)`: for a dependency that
+/// panics on some inputs (pulldown-cmark does), so that the input gets an
+/// error naming it instead of crashing the command. While it runs, the
+/// binary's panic hook prints nothing ([`panicking_quietly`]).
+pub fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let was = QUIET.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into())
+    })
+}
+
+/// Whether a panic on this thread is one [`catch_quietly`] will report.
+pub fn panicking_quietly() -> bool {
+    QUIET.with(|q| q.get())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +162,18 @@ mod tests {
         assert_eq!(byte_of_col(line, 3), 6);
         assert_eq!(byte_of_col(line, 99), line.len());
         assert_eq!(byte_of_col(line, 0), 0);
+    }
+
+    #[test]
+    fn panics_become_errors_quietly() {
+        assert!(!panicking_quietly());
+        let r = catch_quietly(|| {
+            assert!(panicking_quietly());
+            panic!("boom {}", 1)
+        });
+        assert_eq!(r.unwrap_err(), "boom 1");
+        assert!(!panicking_quietly(), "reset afterwards");
+        assert_eq!(catch_quietly(|| 7), Ok(7));
     }
 
     #[test]

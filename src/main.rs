@@ -8,6 +8,7 @@ use docs::cli::{Cli, Command};
 use docs::cmd;
 
 fn main() -> ExitCode {
+    cmd::print::quit_on_closed_pipe();
     let cli = Cli::parse();
     let color = cmd::use_color(cli.color);
     let result = match &cli.command {
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
             } else {
                 "error"
             };
-            eprintln!("{prefix}: {e}");
+            cmd::print::err(format_args!("{prefix}: {e}"));
             ExitCode::FAILURE
         }
     }

@@ -388,7 +388,10 @@ fn excerpt_fixes(
 /// Byte range of the scalar starting at 1-based character column `col`:
 /// a quoted string with its quotes, or a plain scalar up to a comment.
 fn scalar_token(line: &str, col: usize) -> Option<std::ops::Range<usize>> {
-    let start = line.char_indices().nth(col - 1).map(|(i, _)| i)?;
+    if col == 0 || col > line.chars().count() {
+        return None;
+    }
+    let start = byte_of_col(line, col);
     let rest = &line[start..];
     let len = match rest.chars().next()? {
         q @ ('"' | '\'') => {
@@ -436,10 +439,28 @@ fn manifest_text(index: &ManifestIndex, manifest: &Manifest, node: &Node) -> Opt
             }
             cut
         } else {
-            (l.len() - l.trim_start().len()).min(indent)
+            // YAML indents with spaces (one byte each); `trim_start` would
+            // also count Unicode spaces, which are more.
+            l.bytes().take_while(|&b| b == b' ').count().min(indent)
         };
         out.push_str(&l[cut..]);
         out.push('\n');
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_tokens_are_found_by_character_column() {
+        let line = "€€: \"x y\" # note";
+        let r = scalar_token(line, 5).unwrap();
+        assert_eq!(&line[r], "\"x y\"");
+        let line = "ä: plain value # c";
+        assert_eq!(&line[scalar_token(line, 4).unwrap()], "plain value");
+        assert_eq!(scalar_token(line, 0), None);
+        assert_eq!(scalar_token(line, 99), None);
+    }
 }

@@ -52,7 +52,7 @@ pub fn plan(root: &Path, fixes: &[Fix]) -> Result<Vec<Planned>> {
 }
 
 /// Applies the fixes of one page to its text.
-fn apply(text: &str, file: &Path, mut list: Vec<&Fix>) -> Result<(String, Vec<String>)> {
+pub(crate) fn apply(text: &str, file: &Path, mut list: Vec<&Fix>) -> Result<(String, Vec<String>)> {
     // Lines with their own endings ("\n", "\r\n" or none on the last).
     let mut lines: Vec<(String, &str)> = text
         .split_inclusive('\n')

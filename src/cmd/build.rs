@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::plural;
+use super::print::errln;
 use crate::check;
 use crate::cli::BuildArgs;
 use crate::config::Config;
 use crate::diagnostic::{count, Severity};
 use crate::error::Result;
-use crate::output::{self, Then};
+use crate::output::{self, guard, Then};
 use crate::project::Project;
 use crate::render::{claude_md, site, theme::Theme};
 use crate::values::Values;
@@ -26,19 +27,28 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         config.base_url = crate::config::normalize_base_url(url);
     }
     config.crds.extend(args.crds.iter().cloned());
+    // Before any work: where the site goes must be a place we may replace.
+    let out_dir = guard::check_dir(
+        root,
+        &config,
+        &config.output_dir,
+        guard::Dir::Site { force: args.force },
+    )?;
     let project = Project::load_with(root, config)?;
     let theme = Theme::load(root, &project.config)?;
     let schemas = super::load_schemas(root, &project.config.crds)?;
     let loaded = started.elapsed();
-    let out_dir = root.join(&project.config.output_dir);
     let r = site::Renderer::new(&project, &theme);
     let mut rendered = loaded;
+    let name = Path::new(claude_md::FILE_NAME);
     // Pages go to disk as they are rendered (the site is never all in
     // memory); the checks read the outlines kept of them, and a site with
     // errors is discarded before it replaces the previous one.
     let outcome = output::replace_dir_with(&out_dir, &project.config.output_dir, |w| {
         let infos = r.stream_pages(|_, url, html| w.write(url, html.as_bytes()))?;
-        w.write_all(&r.site_files(&infos)?)?;
+        let mut files = r.site_files(&infos)?;
+        files.insert(guard::MARKER.into(), guard::MARKER_TEXT.into());
+        w.write_all(&files)?;
         rendered = started.elapsed();
         if !args.no_check {
             let pages: Vec<_> = project
@@ -61,12 +71,20 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
             }
         }
         let claude = claude_md::generate(&project, &Values::new(project.manifests.clone()))?;
+        // Refused before the site is swapped in, as any other error.
+        let claude = match claude {
+            Some(text) => Some((
+                text,
+                guard::check_file(root, &project.config, name, guard::File::ClaudeMd)?,
+            )),
+            None => None,
+        };
         Ok(Then::Publish(claude))
     })?;
     let claude = match outcome {
         Then::Publish(claude) => claude,
         Then::Discard(errors) => {
-            eprintln!(
+            errln!(
                 "error: the site has {errors} error{}; {} left untouched (`--no-check` publishes anyway)",
                 plural(errors),
                 project.config.output_dir.display()
@@ -75,12 +93,11 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         }
     };
     let mut wrote_claude = false;
-    if let Some(text) = claude {
-        let name = Path::new(claude_md::FILE_NAME);
-        wrote_claude = output::write_if_changed(&root.join(name), &text, name)?;
+    if let Some((text, path)) = claude {
+        wrote_claude = output::write_if_changed(&path, &text, name)?;
     }
     if std::env::var_os("DOCS_TIMINGS").is_some() {
-        eprintln!(
+        errln!(
             "timings: load {:?}, render and write {:?}, check and swap {:?}",
             loaded,
             rendered - loaded,
@@ -88,7 +105,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
         );
     }
     let pages = project.content.pages.len();
-    eprintln!(
+    errln!(
         "Built {pages} page{} into {}{} in {} ms",
         plural(pages),
         project.config.output_dir.display(),

@@ -5,12 +5,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::plural;
+use super::print::{errln, outln};
 use crate::check::{self, format};
 use crate::cli::{CheckArgs, Deny, Format};
 use crate::code::Code;
 use crate::config::Config;
 use crate::diagnostic::{count, Diagnostic, Severity};
 use crate::error::{Error, Location, Result};
+use crate::output::guard;
 use crate::project::Project;
 use crate::render::claude_md;
 use crate::values::Values;
@@ -19,7 +21,7 @@ pub fn run(root: &Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
     if let Some(name) = &args.explain {
         return match Code::parse(name) {
             Some(code) => {
-                println!("{code}\n\n{}", code.explain());
+                outln!("{code}\n\n{}", code.explain());
                 Ok(ExitCode::SUCCESS)
             }
             None => {
@@ -55,10 +57,15 @@ pub fn run(root: &Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
     let mut report = check_all(&project, schemas.as_ref())?;
     if args.fix && !report.fixes.is_empty() {
         let planned = check::fix::plan(root, &report.fixes)?;
-        for p in &planned {
-            crate::output::write_file_atomic(&root.join(&p.file), p.text.as_bytes(), &p.file)?;
+        // Every target is checked before the first file is written.
+        let targets = planned
+            .iter()
+            .map(|p| guard::check_file(root, &config, &p.file, guard::File::Page))
+            .collect::<Result<Vec<_>>>()?;
+        for (p, target) in planned.iter().zip(&targets) {
+            crate::output::write_file_atomic(target, p.text.as_bytes(), &p.file)?;
             for line in &p.done {
-                eprintln!("{line}");
+                errln!("{line}");
             }
         }
         project = Project::load_with(root, config)?;
@@ -94,7 +101,7 @@ pub fn run(root: &Path, args: &CheckArgs, color: bool) -> Result<ExitCode> {
         .as_ref()
         .map(|s| format!(", validated against {} CRD{}", s.files, plural(s.files)))
         .unwrap_or_default();
-    eprintln!(
+    errln!(
         "checked {} page{}, {} code block{} and {} manifest{}{crds}: {errors} error{}, {warnings} warning{}, {notes} note{}",
         project.content.pages.len(),
         plural(project.content.pages.len()),

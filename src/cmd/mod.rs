@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod check;
+pub mod print;
 pub mod run;
 pub mod serve;
 
@@ -35,9 +36,12 @@ pub fn load_schemas(root: &Path, crds: &[PathBuf]) -> Result<Option<Schemas>> {
     Schemas::load(crds, root).map(Some)
 }
 
+/// Prints diagnostics on stderr; stops when stderr is closed.
 pub fn print_diagnostics(diags: &[Diagnostic], color: bool) {
     for d in diags {
-        eprintln!("{}", d.render(color));
+        if !print::errln!("{}", d.render(color)) {
+            break;
+        }
     }
 }
 

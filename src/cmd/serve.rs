@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::print::errln;
 use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -28,9 +29,9 @@ pub fn run(root: &Path, opts: &ServeArgs, color: bool) -> Result<ExitCode> {
         &live,
     );
     match &first.error {
-        None => eprintln!("Built the site in {} ms", started.elapsed().as_millis()),
-        Some(e) => eprintln!("error: {e}\n(serving an error page until it is fixed)"),
-    }
+        None => errln!("Built the site in {} ms", started.elapsed().as_millis()),
+        Some(e) => errln!("error: {e}\n(serving an error page until it is fixed)"),
+    };
     report(&state, color);
 
     let listener = bind(&opts.host, opts.port)?;
@@ -48,9 +49,9 @@ pub fn run(root: &Path, opts: &ServeArgs, color: bool) -> Result<ExitCode> {
     );
     let url = format!("http://{}/", display_addr(addr));
     if let Some(w) = exposure_warning(addr) {
-        eprintln!("{w}");
+        errln!("{w}");
     }
-    eprintln!("Serving on {url} (Ctrl-C to stop)");
+    errln!("Serving on {url} (Ctrl-C to stop)");
     if opts.open {
         open_browser(&url);
     }
@@ -84,9 +85,9 @@ pub fn run(root: &Path, opts: &ServeArgs, color: bool) -> Result<ExitCode> {
         let t = Instant::now();
         let outcome = state.apply(&changes, &live);
         match outcome.error {
-            None => eprintln!("Rebuilt {} in {} ms", outcome.what, t.elapsed().as_millis()),
-            Some(e) => eprintln!("error: {e}\n(still serving the last good build)"),
-        }
+            None => errln!("Rebuilt {} in {} ms", outcome.what, t.elapsed().as_millis()),
+            Some(e) => errln!("error: {e}\n(still serving the last good build)"),
+        };
         report(&state, color);
     }
     live.release_all();
@@ -95,7 +96,7 @@ pub fn run(root: &Path, opts: &ServeArgs, color: bool) -> Result<ExitCode> {
     for t in threads {
         let _ = t.join();
     }
-    eprintln!("Stopped.");
+    errln!("Stopped.");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -127,7 +128,7 @@ fn install_ctrl_c(stop: Arc<AtomicBool>, server: Arc<tiny_http::Server>) {
         rt.block_on(async {
             let _ = tokio::signal::ctrl_c().await;
         });
-        eprintln!("\nStopping…");
+        errln!("\nStopping…");
         stop.store(true, Ordering::SeqCst);
         server.unblock();
     });
@@ -146,6 +147,6 @@ fn open_browser(url: &str) {
         .spawn()
         .is_err()
     {
-        eprintln!("(could not start a browser with `{cmd}`; open {url} yourself)");
+        errln!("(could not start a browser with `{cmd}`; open {url} yourself)");
     }
 }

@@ -70,6 +70,49 @@ pub struct Outline {
 /// renderer that walks them along with the outline.
 pub type Events<'t> = Vec<(Event<'t>, Range<usize>)>;
 
+/// pulldown-cmark panicked on a text: from this line on (1-based) it no
+/// longer parses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParserPanic {
+    pub line: usize,
+}
+
+impl ParserPanic {
+    /// The error to report, at `location` (the line in the page's file).
+    /// The panic's own message (a slice of the page, an assertion of the
+    /// parser) would not help the author; what to do does.
+    pub fn into_error(self, location: Location) -> Error {
+        Error::at(
+            location,
+            "the Markdown parser (pulldown-cmark) fails on the page from this line (a bug of \
+             the parser); rewording the line, or the heading or block quote it is in, avoids it",
+        )
+        .with_code(Code::Markdown)
+    }
+}
+
+/// The events of Markdown `text` with their byte ranges, read by every
+/// reader of a page. pulldown-cmark 0.13.6 panics on some inputs (the
+/// outline fuzzer found `>}\nn\n> {}\n>=`, an attribute block in a setext
+/// heading in a block quote); that becomes an error at the first line
+/// from which the text no longer parses, not a crash.
+pub fn events(text: &str) -> std::result::Result<Events<'_>, ParserPanic> {
+    fn parse(t: &str) -> Events<'_> {
+        Parser::new_ext(t, parser_options())
+            .into_offset_iter()
+            .collect()
+    }
+    crate::error::catch_quietly(|| parse(text)).map_err(|_| {
+        // Only on failure: the shortest prefix of whole lines that fails.
+        let ends = text.match_indices('\n').map(|(i, _)| i + 1);
+        let line = ends
+            .chain(std::iter::once(text.len()))
+            .position(|end| crate::error::catch_quietly(|| parse(&text[..end]).len()).is_err())
+            .map_or(1, |i| i + 1);
+        ParserPanic { line }
+    })
+}
+
 impl Outline {
     /// The outline of a page. A malformed fence attribute list is an error
     /// at its file, line and column.
@@ -124,7 +167,6 @@ fn scan<'t>(page: &Page, expanded: &'t Expanded, keep: bool) -> Result<(Outline,
         page.body_location(expanded.source_line(line), col)
     };
     let mut out = Outline::default();
-    let mut events: Events = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut steps = 0;
     let mut heading: Option<(HeadingLevel, Option<String>, String, usize)> = None;
@@ -133,8 +175,13 @@ fn scan<'t>(page: &Page, expanded: &'t Expanded, keep: bool) -> Result<(Outline,
     let (mut in_head, mut column, mut cell): (bool, usize, Option<(String, usize)>) =
         (false, 0, None);
 
-    for (event, range) in Parser::new_ext(text, parser_options()).into_offset_iter() {
-        match &event {
+    let all = events(text).map_err(|e| {
+        let line = e.line;
+        e.into_error(page.body_location(expanded.source_line(line), 0))
+    })?;
+    for (event, range) in &all {
+        let range = range.clone();
+        match event {
             Event::Start(Tag::Heading { level, id, .. }) => {
                 let line = loc(range.start).line;
                 heading = Some((
@@ -226,11 +273,8 @@ fn scan<'t>(page: &Page, expanded: &'t Expanded, keep: bool) -> Result<(Outline,
             }
             _ => {}
         }
-        if keep {
-            events.push((event, range));
-        }
     }
-    Ok((out, events))
+    Ok((out, if keep { all } else { Vec::new() }))
 }
 
 /// GitHub-compatible heading slug: lower case, letters, digits, `-` and `_`
@@ -339,6 +383,18 @@ mod tests {
             o.table_rows,
             [("a-secret".to_string(), 8), ("b".to_string(), 9)]
         );
+    }
+
+    #[test]
+    fn a_parser_panic_is_an_error_at_the_line_it_starts() {
+        // Found by the outline fuzzer (minimized): pulldown-cmark 0.13.6
+        // panics on an attribute block in a setext heading in a quote.
+        let err = outline("ok\n\n>}\nn\n> {}\n>=\n\nmore\n").unwrap_err();
+        assert_eq!(err.code, Some(Code::Markdown));
+        assert_eq!(err.location.as_ref().unwrap().line, 9, "{err}");
+        assert!(err.message.contains("pulldown-cmark"), "{err}");
+        let e = events("# fine\n").unwrap();
+        assert!(!e.is_empty());
     }
 
     #[test]

@@ -71,6 +71,9 @@ impl From<ClusterError> for Failure {
 pub struct DryState {
     pub deleted: Vec<ObjectRef>,
     pub created: Vec<ObjectRef>,
+    /// An earlier step would have changed something: later checks depend
+    /// on it and cannot be evaluated against the cluster as it is.
+    pub changed: bool,
 }
 
 pub struct Ctx<'a> {
@@ -134,6 +137,14 @@ async fn cancellable<T>(
 }
 
 pub async fn run_step(cx: &mut Ctx<'_>, step: &Step) -> Result<StepResult, Failure> {
+    let result = run_kind(cx, step).await;
+    if cx.dry_run && step.mutating() {
+        cx.dry.changed = true;
+    }
+    result
+}
+
+async fn run_kind(cx: &mut Ctx<'_>, step: &Step) -> Result<StepResult, Failure> {
     match &step.kind {
         Kind::Shell { timeout, .. } => run_shell(cx, step, *timeout).await,
         Kind::Kube(action) => run_action(cx, step, action).await,
@@ -267,13 +278,19 @@ async fn run_action(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepRes
         }
         Verb::Delete => run_delete(cx, step, a).await,
         Verb::Assert => {
-            if dry {
+            // Before anything would have changed, a check reads the cluster
+            // as it is: a dry run says now what the run would find.
+            if dry && cx.dry.changed {
                 return Ok(StepResult {
                     outcome: "not evaluated (dry run: it checks what earlier steps did)".into(),
                     ..StepResult::default()
                 });
             }
-            run_assert(cx, a).await
+            let mut r = run_assert(cx, a).await?;
+            if dry {
+                r.outcome = format!("{} (checked now)", r.outcome);
+            }
+            Ok(r)
         }
         Verb::Wait => {
             if dry {
@@ -291,7 +308,7 @@ async fn run_action(cx: &mut Ctx<'_>, step: &Step, a: &Action) -> Result<StepRes
             }
             let for_ = a.wait_for.clone().unwrap_or(WaitFor::Delete);
             let timeout = a.timeout.unwrap_or(WAIT_TIMEOUT);
-            run_wait(cx, step, t, &for_, &a.fail_if, timeout).await
+            run_wait(cx, step, t, &for_, &a.fail_if, timeout, None).await
         }
     }
 }
@@ -346,7 +363,7 @@ async fn finish_delete(
     t: &Target,
     uid: Option<String>,
 ) -> Result<StepResult, Failure> {
-    let done = run_wait_on(
+    let done = run_wait(
         cx,
         step,
         t,
@@ -449,19 +466,8 @@ async fn run_assert(cx: &mut Ctx<'_>, a: &Action) -> Result<StepResult, Failure>
     })
 }
 
-async fn run_wait(
-    cx: &mut Ctx<'_>,
-    step: &Step,
-    t: &Target,
-    for_: &WaitFor,
-    fail_if: &[crate::runbook::step::FailIf],
-    timeout: Duration,
-) -> Result<StepResult, Failure> {
-    run_wait_on(cx, step, t, for_, fail_if, timeout, None).await
-}
-
 #[allow(clippy::too_many_arguments)]
-async fn run_wait_on(
+async fn run_wait(
     cx: &mut Ctx<'_>,
     step: &Step,
     t: &Target,

@@ -45,7 +45,6 @@ pub enum RunState {
     Done,
     Failed,
     Interrupted,
-    Aborted,
 }
 
 /// An object a step created, read or deleted: its identity at the time.
@@ -179,8 +178,8 @@ impl Journal {
         Ok(journal)
     }
 
-    /// Whether the run ended (done, failed, aborted); an interrupted or
-    /// running one can be resumed.
+    /// Whether the run can be resumed: it did not finish (it failed, was
+    /// interrupted, or was killed while running). Dry runs never are.
     pub fn unfinished(&self) -> bool {
         !self.dry_run
             && matches!(

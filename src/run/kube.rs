@@ -224,36 +224,42 @@ impl Session {
             .map_err(|e| self.err(e, &format!("create {} {}", key.kind, key.name)))
     }
 
+    /// Server-side apply, field manager `docs`.
     pub async fn apply(&self, key: &ObjectKey, body: &J, dry_run: bool) -> Result<J, ClusterError> {
-        let api = self
-            .api(true, &key.api_version, &key.kind, key.namespace.as_deref())
-            .await?;
         let mut pp = PatchParams::apply(FIELD_MANAGER);
         pp.dry_run = dry_run;
-        api.patch(&key.name, &pp, &Patch::Apply(body))
-            .await
-            .map(to_json)
-            .map_err(|e| self.err(e, &format!("apply {} {}", key.kind, key.name)))
+        self.patch(key, &pp, &Patch::Apply(body), "apply").await
     }
 
+    /// A JSON merge patch (`null` removes a key).
     pub async fn merge_patch(
         &self,
         key: &ObjectKey,
         body: &J,
         dry_run: bool,
     ) -> Result<J, ClusterError> {
-        let api = self
-            .api(true, &key.api_version, &key.kind, key.namespace.as_deref())
-            .await?;
         let pp = PatchParams {
             dry_run,
             field_manager: Some(FIELD_MANAGER.into()),
             ..PatchParams::default()
         };
-        api.patch(&key.name, &pp, &Patch::Merge(body))
+        self.patch(key, &pp, &Patch::Merge(body), "patch").await
+    }
+
+    async fn patch(
+        &self,
+        key: &ObjectKey,
+        pp: &PatchParams,
+        patch: &Patch<&J>,
+        verb: &str,
+    ) -> Result<J, ClusterError> {
+        let api = self
+            .api(true, &key.api_version, &key.kind, key.namespace.as_deref())
+            .await?;
+        api.patch(&key.name, pp, patch)
             .await
             .map(to_json)
-            .map_err(|e| self.err(e, &format!("patch {} {}", key.kind, key.name)))
+            .map_err(|e| self.err(e, &format!("{verb} {} {}", key.kind, key.name)))
     }
 
     /// Deletes, with a uid precondition when the run knows which object it

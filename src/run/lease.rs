@@ -86,6 +86,39 @@ fn age(lease: &J) -> Option<Duration> {
     Some(Duration::from_secs_f64(secs.max(0.0)))
 }
 
+/// A conflict while taking the lease: another run took it just now.
+fn lost_race(e: ClusterError) -> Refused {
+    match e {
+        ClusterError::Conflict { .. } => Refused::Busy {
+            holder: "another run, just now".into(),
+            age: Duration::ZERO,
+        },
+        other => Refused::Cluster(other),
+    }
+}
+
+/// Whether a holder (`<run> <user>@<host> pid <N>`) is a process of this
+/// machine that no longer exists: its lease is stale at once.
+fn holder_is_gone(holder: &str) -> bool {
+    let mut words = holder.split_whitespace();
+    let (Some(_run), Some(who), Some("pid"), Some(pid)) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return false;
+    };
+    let host = who.rsplit('@').next().unwrap_or("");
+    let Ok(pid) = pid.parse::<i32>() else {
+        return false;
+    };
+    if host != super::preflight::hostname() || pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    !alive
+}
+
 /// Takes the lease for `holder` (which starts with the run id, so the same
 /// run may take it again when it resumes).
 pub async fn acquire(
@@ -113,13 +146,7 @@ pub async fn acquire(
             session
                 .create(&key, &body, false)
                 .await
-                .map_err(|e| match e {
-                    ClusterError::Conflict { .. } => Refused::Busy {
-                        holder: "another run, just now".into(),
-                        age: Duration::ZERO,
-                    },
-                    other => Refused::Cluster(other),
-                })?
+                .map_err(lost_race)?
         }
         Some(lease) => {
             let current = lease
@@ -129,17 +156,25 @@ pub async fn acquire(
                 .to_string();
             let age = age(&lease).unwrap_or(DURATION);
             let ours = current.starts_with(&format!("{run_id} "));
-            if !ours && !current.is_empty() && age < DURATION {
+            let dead = holder_is_gone(&current);
+            if !ours && !current.is_empty() && age < DURATION && !dead {
                 return Err(Refused::Busy {
                     holder: current,
                     age,
                 });
             }
             if !ours && !current.is_empty() {
-                took_over = Some(format!(
-                    "took over a stale lease of {current} (last renewed {} ago)",
-                    super::term::format_duration(age)
-                ));
+                took_over = Some(if dead && age < DURATION {
+                    format!(
+                        "took over the lease of {current}: that process is gone from this machine (renewed {} ago)",
+                        super::term::format_duration(age)
+                    )
+                } else {
+                    format!(
+                        "took over a stale lease of {current} (last renewed {} ago)",
+                        super::term::format_duration(age)
+                    )
+                });
             }
             // The resourceVersion makes this a compare-and-swap.
             let rv = lease
@@ -150,13 +185,7 @@ pub async fn acquire(
             session
                 .merge_patch(&key, &patch, false)
                 .await
-                .map_err(|e| match e {
-                    ClusterError::Conflict { .. } => Refused::Busy {
-                        holder: "another run, just now".into(),
-                        age: Duration::ZERO,
-                    },
-                    other => Refused::Cluster(other),
-                })?
+                .map_err(lost_race)?
         }
     };
     let uid = obj

@@ -7,7 +7,9 @@
 //! A step is a shell script (`bash`/`sh`) or a Kubernetes action (`yaml`
 //! with `action=`): see [`step`] for the vocabulary.
 
+mod parse;
 pub mod step;
+mod syntax;
 
 use crate::content::outline::Outline;
 use crate::content::{Content, Page};

@@ -391,3 +391,44 @@ fn the_project_builds_with_values_from_its_manifests() {
     let secrets = repo.read("public/secrets.html");
     assert!(secrets.contains("<td><code>cnpg-s3-credentials</code></td>"));
 }
+
+#[test]
+fn a_runbook_page_lists_its_steps_and_how_to_run_each() {
+    let repo = Repo::copy_of_project("build-runbook");
+    repo.docs(&["build"]).ok();
+    let dr = repo.read("public/cnpg-disaster-recovery.html");
+    // The list of steps at the top, in the site's numbering.
+    let list = &dr[dr.find("class=\"step-list\"").expect("a step list")..];
+    let list = &list[..list.find("</ol>").unwrap()];
+    assert!(list.find("list-backups").unwrap() < list.find("delete-cluster").unwrap());
+    assert!(list.contains("href=\"#step-7\""), "{list}");
+    // Each step: its kind, name, destructiveness and the command that runs it alone.
+    let step = &dr[dr.find("id=\"step-7\"").unwrap()..];
+    let step = &step[..step.find("</figcaption>").unwrap()];
+    assert!(
+        step.contains("<span class=\"step-action\">delete</span>"),
+        "{step}"
+    );
+    assert!(
+        step.contains("<span class=\"step-name\">delete-cluster</span>"),
+        "{step}"
+    );
+    assert!(step.contains("badge destructive"), "{step}");
+    assert!(
+        step.contains("data-copy=\"docs run cnpg-disaster-recovery --only delete-cluster\""),
+        "{step}"
+    );
+    // The site's numbering is docs run's.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docs"))
+        .args([
+            "-C",
+            repo.root.to_str().unwrap(),
+            "run",
+            "cnpg-disaster-recovery",
+            "--list",
+        ])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("[ 7/20] delete-cluster"), "{listed}");
+}

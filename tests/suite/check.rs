@@ -693,3 +693,95 @@ fn diffs_are_coloured_only_when_asked_or_on_a_terminal() {
     assert!(err.contains("   | -retentionPolicy: 30d"), "{err}");
     assert!(!err.contains('\x1b'), "{err}");
 }
+
+#[test]
+fn runbook_steps_are_checked_before_they_run() {
+    let repo = Repo::copy_of_project("check-steps");
+    let dr = "content/cnpg-disaster-recovery.md";
+    // A typo in a waited path is an error now, not at 3 a.m.
+    edit(
+        &repo,
+        dr,
+        "for: condition=Ready\ntimeout: 2h",
+        "for: jsonpath={.status.readyInstance}=1\ntimeout: 2h",
+    );
+    // An unknown action, a duplicate name, a related object's bad path.
+    edit(
+        &repo,
+        dr,
+        "{run action=patch name=\"pause-argocd\"",
+        "{run action=pach name=\"pause-argocd\"",
+    );
+    edit(
+        &repo,
+        dr,
+        "name=\"confirm-paused\"",
+        "name=\"list-backups\"",
+    );
+    edit(
+        &repo,
+        dr,
+        "path: status.conditions[type=Failed].status",
+        "path: status.condition[type=Failed].status",
+    );
+    let (code, diags) = diagnostics(&repo, &[]);
+    assert_eq!(code, 1);
+    let steps: Vec<String> = diags
+        .iter()
+        .filter(|d| d["code"] == "runbook-step")
+        .map(|d| format!("{}: {}", at(d), d["message"].as_str().unwrap()))
+        .collect();
+    let has = |needle: &str| steps.iter().any(|s| s.contains(needle));
+    assert!(
+        has("`status.readyInstance` is not a field of Cluster")
+            && has("did you mean `readyInstances`?"),
+        "{steps:#?}"
+    );
+    assert!(
+        has("unknown runbook action `pach`") && has("did you mean `patch`?"),
+        "{steps:#?}"
+    );
+    assert!(has("step name `list-backups` is used twice"), "{steps:#?}");
+    assert!(
+        has("`status.condition[type=Failed].status` is not a field of Job"),
+        "{steps:#?}"
+    );
+    // Each at the line of the page that says it.
+    let action = diags
+        .iter()
+        .find(|d| d["message"].as_str().unwrap().contains("`pach`"))
+        .unwrap();
+    assert_at(&repo, action, dr, "action=pach");
+    // The objects a step creates validate against the CRD schemas.
+    let repo = Repo::copy_of_project("check-steps-schema");
+    edit(
+        &repo,
+        "content/cnpg-disaster-recovery.md",
+        "  method: barmanObjectStore",
+        "  method: barmanObjectStor",
+    );
+    let (code, diags) = diagnostics(&repo, &[]);
+    assert_eq!(code, 1);
+    let e = the_error(&diags, "schema");
+    assert!(
+        e["message"].as_str().unwrap().contains("spec.method"),
+        "{e}"
+    );
+}
+
+#[test]
+fn runnable_blocks_on_a_page_that_is_not_a_runbook() {
+    let repo = Repo::small("check-not-runbook");
+    repo.write(
+        "content/a.md",
+        "---\ntitle: Alpha\n---\n# Alpha\n\n```bash {run name=x}\necho\n```\n",
+    );
+    let (code, diags) = diagnostics(&repo, &[]);
+    assert_eq!(code, 1);
+    let e = the_error(&diags, "runbook-step");
+    assert!(
+        e["message"].as_str().unwrap().contains("not a runbook"),
+        "{e}"
+    );
+    assert_at(&repo, e, "content/a.md", "```bash {run");
+}

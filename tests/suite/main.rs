@@ -12,6 +12,7 @@ mod build;
 mod check;
 mod cluster_tests;
 mod foreign;
+mod hardening;
 mod layers;
 mod manifests;
 mod run;

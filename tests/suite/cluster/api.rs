@@ -179,23 +179,32 @@ fn answer(shared: &Arc<Shared>, req: &Request) -> Result<Reply, ApiError> {
         Some(s) => format!("{}/{s}", r.plural),
         None => r.plural.clone(),
     };
-    let delay = {
-        let mut f = shared.faults.lock().expect("faults");
-        if f.is_forbidden(verb, &rule_res) {
-            return Err(ApiError::forbidden(
-                verb,
-                &r,
-                t.name.as_deref().unwrap_or(""),
-                &t.ns,
-            ));
-        }
-        if f.take_error(verb, &rule_res) {
-            return Err(ApiError::internal(
-                "Internal error occurred: injected by the test",
-            ));
-        }
-        f.delay(verb, &rule_res)
-    };
+    let delay =
+        {
+            let mut f = shared.faults.lock().expect("faults");
+            if f.is_forbidden(verb, &rule_res) {
+                return Err(ApiError::forbidden(
+                    verb,
+                    &r,
+                    t.name.as_deref().unwrap_or(""),
+                    &t.ns,
+                ));
+            }
+            match f.take_error(verb, &rule_res) {
+                Some(503) => return Err(ApiError::new(
+                    503,
+                    "ServiceUnavailable",
+                    "the server is currently unable to handle the request (injected by the test)",
+                )),
+                Some(_) => {
+                    return Err(ApiError::internal(
+                        "Internal error occurred: injected by the test",
+                    ))
+                }
+                None => {}
+            }
+            f.delay(verb, &rule_res)
+        };
     let mut reply = execute(shared, req, &q, &t, verb)?;
     if let Reply::Full { delay: d, .. } = &mut reply {
         *d = delay;

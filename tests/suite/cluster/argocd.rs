@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -158,7 +158,10 @@ fn collect(git: &Git, rev: &str, dir: &str, depth: usize, out: &mut Vec<(Value, 
     out.extend(mine.into_iter().map(|(d, n)| (d, ns.clone().or(n))));
 }
 
-fn snapshot(git: &Git, app: &Value) -> Option<Snapshot> {
+/// What an Application's source says, read from git: the revision (a
+/// commit, or a hash of a plain directory's objects) and the objects,
+/// with the namespaces their kustomizations give them.
+pub fn desired(git: &Git, app: &Value) -> Option<(String, Vec<Value>)> {
     let path = app
         .pointer("/spec/source/path")
         .and_then(Value::as_str)
@@ -195,6 +198,11 @@ fn snapshot(git: &Git, app: &Value) -> Option<Snapshot> {
     } else {
         revision
     };
+    Some((revision, objects))
+}
+
+fn snapshot(git: &Git, app: &Value) -> Option<Snapshot> {
+    let (revision, objects) = desired(git, app)?;
     Some(Snapshot {
         at: Instant::now(),
         revision,
@@ -236,6 +244,132 @@ fn ignored(app: &Value, obj: &Value) -> Vec<fields::FieldPath> {
     out
 }
 
+fn annotation<'a>(app: &'a Value, key: &str) -> Option<&'a str> {
+    app.pointer("/metadata/annotations")
+        .and_then(|a| a.get(key))
+        .and_then(Value::as_str)
+}
+
+/// `argocd.argoproj.io/skip-reconcile: "true"`: Argo CD does nothing at
+/// all for the Application, not even update its status.
+pub fn paused(app: &Value) -> bool {
+    annotation(app, SKIP) == Some("true")
+}
+
+/// `argocd.argoproj.io/refresh` asks for git to be read again now.
+pub fn refresh_requested(app: &Value) -> bool {
+    annotation(app, REFRESH).is_some()
+}
+
+/// Automated sync with self-heal: drift and missing objects are fixed.
+pub fn self_heals(app: &Value) -> bool {
+    app.pointer("/spec/syncPolicy/automated")
+        .filter(|a| a.is_object())
+        .filter(|a| a.get("enabled") != Some(&json!(false)))
+        .is_some_and(|a| a.get("selfHeal") == Some(&json!(true)))
+}
+
+/// Gives a desired object of a namespaced kind the Application's
+/// destination namespace when git names none; its namespace ("" for a
+/// cluster-scoped kind).
+pub fn place(desired: &mut Value, namespaced: bool, app: &Value) -> String {
+    if !namespaced {
+        return String::new();
+    }
+    let mut ns = meta_str(desired, "namespace").to_string();
+    if ns.is_empty() {
+        ns = app
+            .pointer("/spec/destination/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+    }
+    desired["metadata"]["namespace"] = json!(ns);
+    ns
+}
+
+/// Whether the live object differs from git's (a missing one does), the
+/// fields of `ignoreDifferences` aside.
+pub fn differs(app: &Value, desired: &Value, live: Option<&Value>) -> bool {
+    let skip = ignored(app, desired);
+    match live {
+        None => true,
+        Some(l) => fields::leaves(desired).iter().any(|p| {
+            !skip.iter().any(|s| p.starts_with(s)) && fields::get(l, p) != fields::get(desired, p)
+        }),
+    }
+}
+
+/// Self-heal acts on drift once it has lasted `delay`: `since` keeps when
+/// each object was first seen differing. True when it is due now (the
+/// clock then starts again).
+pub fn heal_due<K: Hash + Eq + Clone>(
+    since: &mut HashMap<K, Instant>,
+    key: K,
+    differs: bool,
+    self_heal: bool,
+    delay: Duration,
+) -> bool {
+    if !differs {
+        since.remove(&key);
+        return false;
+    }
+    let first = *since.entry(key.clone()).or_insert_with(Instant::now);
+    let due = self_heal && first.elapsed() >= delay;
+    if due {
+        since.remove(&key);
+    }
+    due
+}
+
+/// What self-heal makes of a drifted live object: git's fields over it,
+/// but with `RespectIgnoreDifferences=true` the ignored fields stay as
+/// they are live. The live metadata (resourceVersion included) is kept.
+pub fn healed(app: &Value, desired: &Value, live: &Value) -> Value {
+    let respect = app
+        .pointer("/spec/syncPolicy/syncOptions")
+        .and_then(Value::as_array)
+        .is_some_and(|o| {
+            o.iter()
+                .any(|x| x.as_str() == Some("RespectIgnoreDifferences=true"))
+        });
+    let mut new = live.clone();
+    fields::deep_merge(&mut new, desired);
+    if respect {
+        for p in &ignored(app, desired) {
+            match fields::get(live, p) {
+                Some(v) => fields::set(&mut new, p, v.clone()),
+                None => fields::remove(&mut new, p),
+            }
+        }
+    }
+    new
+}
+
+/// The Application after a reconciliation: the refresh annotation gone,
+/// the status (sync status and revision, health) from what was compared;
+/// and whether that status differs from the one it had.
+pub fn reconciled(app: &Value, revision: &str, missing: usize, drifted: usize) -> (Value, bool) {
+    let sync = if missing + drifted == 0 {
+        "Synced"
+    } else {
+        "OutOfSync"
+    };
+    let health = if missing > 0 { "Missing" } else { "Healthy" };
+    let old = app.get("status").cloned().unwrap_or(json!({}));
+    let changed = old.pointer("/sync/status") != Some(&json!(sync))
+        || old.pointer("/sync/revision") != Some(&json!(revision))
+        || old.pointer("/health/status") != Some(&json!(health));
+    let mut app = app.clone();
+    if let Some(a) = app["metadata"]["annotations"].as_object_mut() {
+        a.remove(REFRESH);
+    }
+    app["status"]["sync"] = json!({"status": sync, "revision": revision});
+    app["status"]["health"] = json!({"status": health});
+    app["status"]["reconciledAt"] = json!(time::now());
+    (app, changed)
+}
+
 pub fn step(store: &mut Store, st: &mut ArgoState, sp: &Speeds) {
     let Some(git) = st.git.clone() else { return };
     let Some(ares) = store.by_kind("argoproj.io/v1alpha1", "Application") else {
@@ -248,20 +382,12 @@ pub fn step(store: &mut Store, st: &mut ArgoState, sp: &Speeds) {
             meta_str(&app, "name").to_string(),
             meta_str(&app, "uid").to_string(),
         );
-        let annotation = |k: &str| {
-            app.pointer("/metadata/annotations")
-                .and_then(|a| a.get(k))
-                .and_then(Value::as_str)
-        };
-        if annotation(SKIP) == Some("true") {
+        if paused(&app) {
             continue;
         }
-        let mut app = app.clone();
-        if annotation(REFRESH).is_some() {
+        let refresh = refresh_requested(&app);
+        if refresh {
             st.cache.remove(&uid);
-            if let Some(a) = app["metadata"]["annotations"].as_object_mut() {
-                a.remove(REFRESH);
-            }
         }
         let fresh = st
             .cache
@@ -278,23 +404,7 @@ pub fn step(store: &mut Store, st: &mut ArgoState, sp: &Speeds) {
         let Some(snap) = st.cache.get(&uid) else {
             continue;
         };
-        let automated = app
-            .pointer("/spec/syncPolicy/automated")
-            .filter(|a| a.is_object())
-            .filter(|a| a.get("enabled") != Some(&json!(false)));
-        let self_heal = automated.is_some_and(|a| a.get("selfHeal") == Some(&json!(true)));
-        let respect = app
-            .pointer("/spec/syncPolicy/syncOptions")
-            .and_then(Value::as_array)
-            .is_some_and(|o| {
-                o.iter()
-                    .any(|x| x.as_str() == Some("RespectIgnoreDifferences=true"))
-            });
-        let dest_ns = app
-            .pointer("/spec/destination/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let self_heal = self_heals(&app);
         let (mut missing, mut drifted) = (0, 0);
         for desired in &snap.objects {
             let api = desired
@@ -306,39 +416,19 @@ pub fn step(store: &mut Store, st: &mut ArgoState, sp: &Speeds) {
                 continue;
             };
             let mut desired = desired.clone();
-            let ons = if store.resource(res).namespaced {
-                let n = meta_str(&desired, "namespace").to_string();
-                let n = if n.is_empty() { dest_ns.clone() } else { n };
-                desired["metadata"]["namespace"] = json!(n);
-                n
-            } else {
-                String::new()
-            };
+            let ons = place(&mut desired, store.resource(res).namespaced, &app);
             let oname = meta_str(&desired, "name").to_string();
             let key = (uid.clone(), format!("{res}/{ons}/{oname}"));
             let live = store.get(res, &ons, &oname).cloned();
-            let skip = ignored(&app, &desired);
-            let differs = match &live {
-                None => true,
-                Some(l) => fields::leaves(&desired).iter().any(|p| {
-                    !skip.iter().any(|s| p.starts_with(s))
-                        && fields::get(l, p) != fields::get(&desired, p)
-                }),
-            };
-            if !differs {
-                st.drift.remove(&key);
+            let differ = differs(&app, &desired, live.as_ref());
+            match (differ, &live) {
+                (false, _) => {}
+                (true, None) => missing += 1,
+                (true, Some(_)) => drifted += 1,
+            }
+            if !heal_due(&mut st.drift, key, differ, self_heal, sp.self_heal) {
                 continue;
             }
-            if live.is_none() {
-                missing += 1
-            } else {
-                drifted += 1
-            }
-            let since = *st.drift.entry(key.clone()).or_insert_with(Instant::now);
-            if !self_heal || since.elapsed() < sp.self_heal {
-                continue;
-            }
-            st.drift.remove(&key);
             let w = Write {
                 manager: MANAGER.into(),
                 sub: Sub::Main,
@@ -349,16 +439,7 @@ pub fn step(store: &mut Store, st: &mut ArgoState, sp: &Speeds) {
                     let _ = store.create(res, &ons, desired, &w);
                 }
                 Some(l) => {
-                    let mut new = l.clone();
-                    fields::deep_merge(&mut new, &desired);
-                    if respect {
-                        for p in &skip {
-                            match fields::get(&l, p) {
-                                Some(v) => fields::set(&mut new, p, v.clone()),
-                                None => fields::remove(&mut new, p),
-                            }
-                        }
-                    }
+                    let mut new = healed(&app, &desired, &l);
                     if let Some(m) = new["metadata"].as_object_mut() {
                         m.remove("resourceVersion");
                     }
@@ -366,22 +447,10 @@ pub fn step(store: &mut Store, st: &mut ArgoState, sp: &Speeds) {
                 }
             }
         }
-        let sync = if missing + drifted == 0 {
-            "Synced"
-        } else {
-            "OutOfSync"
-        };
-        let health = if missing > 0 { "Missing" } else { "Healthy" };
-        let old = app.get("status").cloned().unwrap_or(json!({}));
-        let same = old.pointer("/sync/status") == Some(&json!(sync))
-            && old.pointer("/sync/revision") == Some(&json!(snap.revision))
-            && old.pointer("/health/status") == Some(&json!(health));
-        if same && fresh && annotation(REFRESH).is_none() {
+        let (mut app, changed) = reconciled(&app, &snap.revision, missing, drifted);
+        if !changed && fresh && !refresh {
             continue;
         }
-        app["status"]["sync"] = json!({"status": sync, "revision": snap.revision});
-        app["status"]["health"] = json!({"status": health});
-        app["status"]["reconciledAt"] = json!(time::now());
         if let Some(m) = app["metadata"].as_object_mut() {
             m.remove("resourceVersion");
         }

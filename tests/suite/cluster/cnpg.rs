@@ -113,12 +113,12 @@ pub fn source(cluster: &Value) -> Option<(String, String)> {
     lineage_of(ext.get("barmanObjectStore"), src)
 }
 
-pub(super) fn condition(kind: &str, ok: bool, reason: &str, message: &str) -> Value {
+pub fn condition(kind: &str, ok: bool, reason: &str, message: &str) -> Value {
     json!({"type": kind, "status": if ok { "True" } else { "False" }, "reason": reason,
         "message": message, "lastTransitionTime": time::now()})
 }
 
-pub(super) fn owner(o: &Value) -> Value {
+pub fn owner(o: &Value) -> Value {
     json!({"apiVersion": o["apiVersion"], "kind": o["kind"], "name": meta_str(o, "name"),
         "uid": meta_str(o, "uid"), "controller": true, "blockOwnerDeletion": true})
 }
@@ -146,6 +146,118 @@ pub(super) fn merge(store: &mut Store, kind: &str, ns: &str, name: &str, patch: 
     };
     json_patch::merge(&mut o, &patch);
     let _ = store.update(res, ns, name, o, &w());
+}
+
+/// How a new Cluster's bootstrap ends, decided from the bucket when the
+/// operator first sees it: what CNPG's bootstrap Job would find there.
+#[derive(Clone, Debug)]
+pub struct Bootstrap {
+    pub recovery: bool,
+    /// Why the bootstrap Job will fail ("no target backup found").
+    pub failure: Option<String>,
+    /// The backup target already held backups or WAL: a recovery stops
+    /// at "Expected empty archive", an initdb Cluster cannot archive.
+    pub target_had_data: bool,
+    pub timeline: u32,
+    /// WAL segments already in the restored history.
+    pub wal: u64,
+    /// What the database holds once bootstrapped.
+    pub contents: Contents,
+}
+
+impl Bootstrap {
+    /// Whether WAL archiving works: not for an initdb Cluster whose
+    /// target lineage already had data ("Expected empty archive").
+    pub fn archives(&self) -> bool {
+        !self.target_had_data || self.recovery
+    }
+}
+
+pub fn bootstrap(c: &Value, bucket: &Bucket) -> Bootstrap {
+    let recovery = c.pointer("/spec/bootstrap/recovery").is_some();
+    let mut b = Bootstrap {
+        recovery,
+        failure: None,
+        target_had_data: target(c).is_some_and(|(d, s)| bucket.has_data(&d, &s)),
+        timeline: 1,
+        wal: 0,
+        contents: initdb_contents(c),
+    };
+    if recovery {
+        match source(c).and_then(|(d, s)| bucket.get(&d, &s).cloned()) {
+            Some(l) if !l.base_backups.is_empty() => {
+                b.timeline = 2;
+                b.wal = l.wal.len() as u64 + 1;
+                b.contents = l
+                    .base_backups
+                    .last()
+                    .map(|x| x.contents.clone())
+                    .unwrap_or_default();
+            }
+            _ => b.failure = Some("no target backup found".to_string()),
+        }
+    }
+    b
+}
+
+/// The data and WAL PVCs of a Cluster's first instance, owned by it.
+pub fn instance_pvcs(c: &Value) -> Vec<Value> {
+    let (ns, name) = (meta_str(c, "namespace"), meta_str(c, "name"));
+    let primary = format!("{name}-1");
+    [
+        (primary.clone(), "PG_DATA", "storage"),
+        (format!("{primary}-wal"), "PG_WAL", "walStorage"),
+    ]
+    .into_iter()
+    .map(|(pvc, role, spec)| {
+        let mut o = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": pvc, "namespace": ns, "ownerReferences": [owner(c)],
+                "labels": {"cnpg.io/cluster": name, "cnpg.io/instanceName": primary, "cnpg.io/pvcRole": role}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+            "status": {"phase": "Bound"}});
+        if let Some(class) = c.pointer(&format!("/spec/{spec}/storageClass")) {
+            o["spec"]["storageClassName"] = class.clone();
+        }
+        o
+    })
+    .collect()
+}
+
+/// A Cluster's status while its bootstrap Job runs.
+pub fn setting_up(c: &Value, timeline: u32) -> Value {
+    let primary = format!("{}-1", meta_str(c, "name"));
+    json!({"phase": SETTING_UP, "phaseReason": format!("Creating primary instance {primary}"),
+        "instances": instances(c), "readyInstances": 0, "latestGeneratedNode": 1,
+        "targetPrimary": primary, "instanceNames": [primary], "timelineID": timeline,
+        "conditions": [condition("Ready", false, "ClusterIsNotReady", "Cluster Is Not Ready")]})
+}
+
+/// A Cluster's status once its primary runs: Ready, and whether WAL
+/// archiving to its backup target works.
+pub fn healthy(c: &Value, archives: bool) -> Value {
+    let mut conditions = vec![condition(
+        "Ready",
+        true,
+        "ClusterIsReady",
+        "Cluster is Ready",
+    )];
+    if let Some((_, server)) = target(c) {
+        conditions.push(if archives {
+            condition("ContinuousArchiving", true, "ContinuousArchivingSuccess", "Continuous archiving is working")
+        } else {
+            condition("ContinuousArchiving", false, "ContinuousArchivingFailing",
+                &format!("unexpected failure invoking barman-cloud-wal-archive: WAL archive check failed for server {server}: Expected empty archive"))
+        });
+    }
+    json!({"phase": HEALTHY, "phaseReason": null, "readyInstances": instances(c),
+        "currentPrimary": format!("{}-1", meta_str(c, "name")),
+        "currentPrimaryTimestamp": time::now(), "conditions": conditions})
+}
+
+fn instances(c: &Value) -> i64 {
+    c.pointer("/spec/instances")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
 }
 
 pub fn step(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Speeds) {
@@ -207,53 +319,21 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
             json!({"metadata": {"finalizers": all}}),
         );
     }
-    let instances = c
-        .pointer("/spec/instances")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
     let primary = format!("{name}-1");
     let tgt = target(c);
     let Some(sim) = st.clusters.get_mut(&uid) else {
         // A new Cluster: decide how its bootstrap ends, create its PVCs
         // and bootstrap Job.
-        let recovery = c.pointer("/spec/bootstrap/recovery").is_some();
-        let target_had_data = tgt.as_ref().is_some_and(|(d, s)| bucket.has_data(d, s));
-        let mut failure = None;
-        let mut timeline = 1;
-        let mut wal = 0;
-        let mut contents = initdb_contents(c);
-        if recovery {
-            match source(c) {
-                Some((d, s))
-                    if bucket
-                        .get(&d, &s)
-                        .is_some_and(|l| !l.base_backups.is_empty()) =>
-                {
-                    let l = bucket.get(&d, &s).cloned().unwrap_or_default();
-                    timeline = 2;
-                    wal = l.wal.len() as u64 + 1;
-                    contents = l
-                        .base_backups
-                        .last()
-                        .map(|b| b.contents.clone())
-                        .unwrap_or_default();
-                }
-                _ => failure = Some("no target backup found".to_string()),
-            }
-        }
-        for (pvc, role) in [
-            (primary.clone(), "PG_DATA"),
-            (format!("{primary}-wal"), "PG_WAL"),
-        ] {
-            ensure(
-                store,
-                "pvc",
-                json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                "metadata": {"name": pvc, "namespace": ns, "ownerReferences": [owner(c)],
-                    "labels": {"cnpg.io/cluster": name, "cnpg.io/instanceName": primary, "cnpg.io/pvcRole": role}},
-                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
-                "status": {"phase": "Bound"}}),
-            );
+        let Bootstrap {
+            recovery,
+            failure,
+            target_had_data,
+            timeline,
+            wal,
+            contents,
+        } = bootstrap(c, bucket);
+        for pvc in instance_pvcs(c) {
+            ensure(store, "pvc", pvc);
         }
         let role = if recovery { "full-recovery" } else { "initdb" };
         ensure(
@@ -272,11 +352,7 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
             "clusters.postgresql.cnpg.io",
             &ns,
             &name,
-            json!({"status": {
-            "phase": SETTING_UP, "phaseReason": format!("Creating primary instance {primary}"),
-            "instances": instances, "readyInstances": 0, "latestGeneratedNode": 1,
-            "targetPrimary": primary, "instanceNames": [primary], "timelineID": timeline,
-            "conditions": [condition("Ready", false, "ClusterIsNotReady", "Cluster Is Not Ready")]}}),
+            json!({"status": setting_up(c, timeline)}),
         );
         st.clusters.insert(
             uid,
@@ -377,28 +453,12 @@ fn cluster(store: &mut Store, bucket: &mut Bucket, st: &mut CnpgState, sp: &Spee
                 "status": {"phase": "Running", "podIP": "127.0.0.1",
                     "conditions": [condition("Ready", true, "", "")]}}),
             );
-            let mut conditions = vec![condition(
-                "Ready",
-                true,
-                "ClusterIsReady",
-                "Cluster is Ready",
-            )];
-            if let Some((_, server)) = &tgt {
-                conditions.push(if sim.target_had_data && !sim.recovery {
-                    condition("ContinuousArchiving", false, "ContinuousArchivingFailing",
-                        &format!("unexpected failure invoking barman-cloud-wal-archive: WAL archive check failed for server {server}: Expected empty archive"))
-                } else {
-                    condition("ContinuousArchiving", true, "ContinuousArchivingSuccess", "Continuous archiving is working")
-                });
-            }
             merge(
                 store,
                 "clusters.postgresql.cnpg.io",
                 &ns,
                 &name,
-                json!({"status": {"phase": HEALTHY,
-                "phaseReason": null, "readyInstances": instances, "currentPrimary": primary,
-                "currentPrimaryTimestamp": time::now(), "conditions": conditions}}),
+                json!({"status": healthy(c, sim.archives())}),
             );
         }
         Stage::Healthy if sim.last_wal.elapsed() >= sp.wal_interval => {

@@ -59,6 +59,17 @@ impl TestCluster {
             .push((Rule::new(verb, resource), times));
     }
 
+    /// 503 Service Unavailable (which clients may retry) for matching
+    /// requests, `times` times (None: until cleared).
+    pub fn unavailable(&self, verb: &str, resource: &str, times: Option<u32>) {
+        self.shared
+            .faults
+            .lock()
+            .expect("faults")
+            .unavailable
+            .push((Rule::new(verb, resource), times));
+    }
+
     /// Answers matching requests after `delay` (the effect happens first).
     pub fn delay(&self, verb: &str, resource: &str, delay: Duration) {
         self.shared

@@ -31,6 +31,8 @@ pub struct Faults {
     pub forbidden: Vec<Rule>,
     /// 500s: the rule and how many more (None: until cleared).
     pub errors: Vec<(Rule, Option<u32>)>,
+    /// 503 Service Unavailable (what clients retry): rule and how many.
+    pub unavailable: Vec<(Rule, Option<u32>)>,
     pub latency: Vec<(Rule, Duration)>,
     /// The next watch request gets an ERROR event 410 Expired.
     pub expire_next_watch: bool,
@@ -41,22 +43,22 @@ impl Faults {
         self.forbidden.iter().any(|r| r.matches(verb, resource))
     }
 
-    /// Whether to answer 500, counting the request against the rule.
-    pub fn take_error(&mut self, verb: &str, resource: &str) -> bool {
-        let Some(i) = self
-            .errors
-            .iter()
-            .position(|(r, _)| r.matches(verb, resource))
-        else {
-            return false;
-        };
-        if let Some(n) = &mut self.errors[i].1 {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.errors.remove(i);
+    /// The injected error to answer (500 or 503), counting the request
+    /// against its rule.
+    pub fn take_error(&mut self, verb: &str, resource: &str) -> Option<u16> {
+        for (list, code) in [(&mut self.errors, 500), (&mut self.unavailable, 503)] {
+            let Some(i) = list.iter().position(|(r, _)| r.matches(verb, resource)) else {
+                continue;
+            };
+            if let Some(n) = &mut list[i].1 {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    list.remove(i);
+                }
             }
+            return Some(code);
         }
-        true
+        None
     }
 
     pub fn delay(&self, verb: &str, resource: &str) -> Duration {

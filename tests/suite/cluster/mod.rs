@@ -56,9 +56,11 @@
 #![allow(dead_code)]
 
 mod api;
-mod argocd;
-mod backup;
-mod cnpg;
+// Public for the operator player of tests/suite/run/real/, which plays
+// these controllers through the API of a cluster with the same rules.
+pub mod argocd;
+pub mod backup;
+pub mod cnpg;
 mod control;
 mod delete;
 mod discovery;
@@ -98,7 +100,7 @@ pub use argocd::Git;
 pub use cnpg::{HEALTHY, SETTING_UP, UNRECOVERABLE};
 pub use log::LoggedRequest;
 #[allow(unused_imports)]
-pub use objstore::{BaseBackup, Bucket, Contents, Lineage};
+pub use objstore::{segment, BaseBackup, Bucket, Contents, Lineage};
 pub use status::ApiError;
 
 use faults::Faults;

@@ -24,6 +24,15 @@ impl Repo {
         }
     }
 
+    /// An empty repository one level down in a fresh temporary directory,
+    /// so that its parent is the test's too (`--out ..` stays in it).
+    pub fn nested(tag: &str) -> Repo {
+        let mut repo = Repo::empty(tag);
+        repo.root = repo.root.join("repo");
+        std::fs::create_dir(&repo.root).unwrap();
+        repo
+    }
+
     /// A small valid site: a config and two pages.
     pub fn small(tag: &str) -> Repo {
         let repo = Repo::empty(tag);
@@ -177,5 +186,6 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+pub mod proc;
 pub mod serve;
 pub mod webdriver;

@@ -201,7 +201,9 @@ fn a_dry_run_of_the_whole_runbook_changes_nothing() {
     c.clear_log();
     let run = bed.run(&[DR, "--dry-run"]);
     run.code(0)
-        .says("dry run done: every step would be accepted");
+        .says("dry run done: every step would be accepted")
+        .says("list-backups … 1 object checked, 1 check hold (checked now)")
+        .says("confirm-recovery-bootstrap … not evaluated (dry run");
     assert!(
         docs_mutations(&bed).is_empty(),
         "{:#?}",
@@ -263,21 +265,7 @@ fn resume_to_the_end(bed: &Bed) {
 
 #[test]
 fn killed_at_every_step_boundary_resume_finishes_without_repeating_a_mutation() {
-    let names: Vec<String> = {
-        let bed = Bed::small("drill-names", "", false);
-        drop(bed);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_docs"))
-            .args(["-C", env!("CARGO_MANIFEST_DIR"), "run", DR, "--list"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                l.split_once("] ")
-                    .map(|(_, r)| r.split_whitespace().next().unwrap().to_string())
-            })
-            .collect()
-    };
+    let names = step_names(DR);
     assert!(names.len() >= 15, "{names:?}");
     // One bed per boundary: kill just after step k is reported done.
     for (k, name) in names.iter().enumerate().take(names.len() - 1) {
@@ -300,36 +288,42 @@ fn killed_at_every_step_boundary_resume_finishes_without_repeating_a_mutation() 
 
 #[test]
 fn killed_in_the_middle_of_a_create_a_delete_a_wait_and_a_backup() {
-    // The create: the POST arrives and is stored; its answer is late.
-    let bed = Bed::kit("drill-mid-create");
-    let old_uid = uid_of(&bed);
-    bed.cluster
-        .delay("create", "clusters", Duration::from_secs(30));
-    let c = &bed.cluster;
-    kill_when(&bed, &[], |e| {
-        e["event"] == "step"
-            && e["state"] == "started"
-            && e["name"] == "create-recovery-cluster"
-            && {
+    // The creates (the recovery Cluster, the first Backup on the new
+    // lineage): the POST arrives and is stored; its answer is late.
+    for (step, resource) in [
+        ("create-recovery-cluster", "clusters"),
+        ("backup-new-lineage", "backups"),
+    ] {
+        let bed = Bed::kit(&format!("drill-mid-{step}"));
+        let old_uid = uid_of(&bed);
+        let c = &bed.cluster;
+        c.delay("create", resource, Duration::from_secs(30));
+        kill_when(&bed, &[], |e| {
+            e["event"] == "step" && e["state"] == "started" && e["name"] == step && {
                 eventually("the POST", Duration::from_secs(20), || {
                     c.requests()
                         .iter()
-                        .any(|r| r.method == "POST" && r.path.ends_with("/clusters"))
+                        .any(|r| {
+                            r.method == "POST"
+                                && r.path.ends_with(&format!("/{resource}"))
+                                && !r.user_agent.contains("kubectl")
+                        })
                         .then_some(())
                 });
                 true
             }
-    });
-    c.clear_faults();
-    let j = bed.journal(DR);
-    assert!(
-        states(&j).contains(&("create-recovery-cluster".to_string(), "started".to_string())),
-        "{j:#}"
-    );
-    let resumed = bed.run(&[DR, "--yes", "--resume"]);
-    resumed.code(0).says("created (found on resume)");
-    assert_recovered(&bed, &old_uid);
-    assert_none_repeated(&bed);
+        });
+        c.clear_faults();
+        let j = bed.journal(DR);
+        assert!(
+            states(&j).contains(&(step.to_string(), "started".to_string())),
+            "{j:#}"
+        );
+        let resumed = bed.run(&[DR, "--yes", "--resume"]);
+        resumed.code(0).says("created (found on resume)");
+        assert_recovered(&bed, &old_uid);
+        assert_none_repeated(&bed);
+    }
 
     // The delete: a finalizer holds the Cluster; killed while waiting.
     let bed = Bed::kit("drill-mid-delete");

@@ -4,9 +4,13 @@
 //!
 //! `steps` covers each step kind and option on small runbooks; `drill`
 //! runs the repository's real disaster-recovery and point-in-time
-//! runbooks, kills them, breaks the cluster under them, and resumes.
+//! runbooks, kills them, breaks the cluster under them, and resumes;
+//! `real` runs the DR drill against a cluster known only by its
+//! kubeconfig (`DOCS_TEST_KUBECONFIG`, and always the test server with its
+//! controllers off), playing the operators through the API.
 
 mod drill;
+mod real;
 mod steps;
 
 use std::path::{Path, PathBuf};
@@ -74,37 +78,7 @@ impl Bed {
     /// that remote: the kit deployed as its docs say, a healthy
     /// immich-database with data and a completed base backup on -v1.
     pub fn kit(tag: &str) -> Bed {
-        let repo = Repo::empty(tag);
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in ["content", "manifests", "themes", "crds"] {
-            copy_dir(&src.join(dir), &repo.root.join(dir));
-        }
-        for file in ["docs.toml", "CLAUDE.md"] {
-            std::fs::copy(src.join(file), repo.root.join(file)).unwrap();
-        }
-        // The remote lives inside the temporary directory (hidden, and
-        // excluded from the checkout's own commits).
-        let remote = repo.root.join(".remote.git");
-        git(&repo.root, &["init", "-q", "-b", "main"]);
-        std::fs::write(repo.root.join(".git/info/exclude"), ".remote.git/\n").unwrap();
-        git(&repo.root, &["add", "-A"]);
-        git(&repo.root, &["commit", "-q", "-m", "the kit"]);
-        git(
-            &repo.root,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                remote.to_str().unwrap(),
-            ],
-        );
-        git(
-            &repo.root,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        );
-        git(&repo.root, &["push", "-q", "-u", "origin", "main"]);
+        let (repo, remote) = kit_checkout(tag);
         let cluster = TestCluster::start_with(Options {
             git: Some(Git::Bare {
                 git_dir: remote.clone(),
@@ -131,17 +105,8 @@ impl Bed {
     fn deploy_kit(&self) {
         let c = &self.cluster;
         c.seed_yaml(&format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NS}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: argocd\n"));
-        c.seed_yaml(&format!(
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cnpg-s3-credentials\n  namespace: {NS}\nstringData:\n  AWS_ACCESS_KEY_ID: {PLANTED_KEY}\n  AWS_SECRET_ACCESS_KEY: {PLANTED_SECRET}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: immich-app-secret\n  namespace: {NS}\ntype: kubernetes.io/basic-auth\nstringData:\n  username: immich\n  password: planted-db-password-77\n"
-        ));
-        let app = self.repo.read("manifests/argocd/apps/immich-database.yaml");
-        let mut app: Value = serde_yaml::from_str(&app).unwrap();
-        // The kit's repository is this one: paths are under manifests/.
-        let path = app["spec"]["source"]["path"].as_str().unwrap().to_string();
-        if !path.starts_with("manifests/") {
-            app["spec"]["source"]["path"] = json!(format!("manifests/{path}"));
-        }
-        c.create(app).unwrap();
+        c.seed_yaml(&kit_secrets());
+        c.create(kit_application(&self.repo)).unwrap();
         wait_phase(c, "immich-database", HEALTHY);
         c.set_contents(NS, "immich-database", crate::cluster::Contents::sample());
         c.create(
@@ -174,45 +139,129 @@ impl Bed {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_docs"));
-        cmd.arg("-C")
-            .arg(&self.repo.root)
-            .args(["--color", "never", "run"])
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .env_remove("NO_COLOR")
-            .env_remove("KUBECONFIG")
-            .env("GIT_AUTHOR_NAME", "Operator")
-            .env("GIT_AUTHOR_EMAIL", "operator@example.invalid")
-            .env("GIT_COMMITTER_NAME", "Operator")
-            .env("GIT_COMMITTER_EMAIL", "operator@example.invalid")
-            .stdin(Stdio::null());
-        cmd
+        docs_run(&self.repo.root, &self.kubeconfig, args)
     }
 
     /// The newest journal of a runbook.
     pub fn journal(&self, runbook: &str) -> Value {
-        let base = self.repo.root.join(".docs/runs").join(runbook);
-        let mut dirs: Vec<_> = std::fs::read_dir(&base)
-            .unwrap_or_else(|e| panic!("no runs in {}: {e}", base.display()))
-            .map(|e| e.unwrap().path())
-            .collect();
-        dirs.sort();
-        let dir = dirs.last().expect("a run directory");
-        serde_json::from_str(&std::fs::read_to_string(dir.join("journal.json")).unwrap()).unwrap()
+        journal(&self.repo.root, runbook)
     }
 
     /// The newest transcript of a runbook.
     pub fn transcript(&self, runbook: &str) -> String {
-        let base = self.repo.root.join(".docs/runs").join(runbook);
-        let mut dirs: Vec<_> = std::fs::read_dir(&base)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        dirs.sort();
-        std::fs::read_to_string(dirs.last().unwrap().join("transcript.md")).unwrap()
+        std::fs::read_to_string(newest_run(&self.repo.root, runbook).join("transcript.md")).unwrap()
     }
+}
+
+/// The kit's Secrets in the database's namespace, with planted values.
+pub fn kit_secrets() -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cnpg-s3-credentials\n  namespace: {NS}\nstringData:\n  AWS_ACCESS_KEY_ID: {PLANTED_KEY}\n  AWS_SECRET_ACCESS_KEY: {PLANTED_SECRET}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: immich-app-secret\n  namespace: {NS}\ntype: kubernetes.io/basic-auth\nstringData:\n  username: immich\n  password: planted-db-password-77\n"
+    )
+}
+
+/// The immich-database Application of a kit checkout, its source path
+/// made relative to the checkout (the kit's repository is this one: its
+/// manifests are under manifests/).
+pub fn kit_application(repo: &Repo) -> Value {
+    let app = repo.read("manifests/argocd/apps/immich-database.yaml");
+    let mut app: Value = serde_yaml::from_str(&app).unwrap();
+    let path = app["spec"]["source"]["path"].as_str().unwrap().to_string();
+    if !path.starts_with("manifests/") {
+        app["spec"]["source"]["path"] = json!(format!("manifests/{path}"));
+    }
+    app
+}
+
+/// A copy of this repository as a git checkout with a bare remote
+/// (`origin`, branch `main`, inside the checkout's directory): the kit
+/// as an operator has it, before any cluster.
+pub fn kit_checkout(tag: &str) -> (Repo, PathBuf) {
+    let repo = Repo::empty(tag);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["content", "manifests", "themes", "crds"] {
+        copy_dir(&src.join(dir), &repo.root.join(dir));
+    }
+    for file in ["docs.toml", "CLAUDE.md"] {
+        std::fs::copy(src.join(file), repo.root.join(file)).unwrap();
+    }
+    // The remote lives inside the temporary directory (hidden, and
+    // excluded from the checkout's own commits).
+    let remote = repo.root.join(".remote.git");
+    git(&repo.root, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.root.join(".git/info/exclude"), ".remote.git/\n").unwrap();
+    git(&repo.root, &["add", "-A"]);
+    git(&repo.root, &["commit", "-q", "-m", "the kit"]);
+    git(
+        &repo.root,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    git(
+        &repo.root,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&repo.root, &["push", "-q", "-u", "origin", "main"]);
+    (repo, remote)
+}
+
+/// `docs -C root --color never run ARGS --kubeconfig K`, with a git
+/// identity and no inherited KUBECONFIG.
+pub fn docs_run(root: &Path, kubeconfig: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docs"));
+    cmd.arg("-C")
+        .arg(root)
+        .args(["--color", "never", "run"])
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .env_remove("NO_COLOR")
+        .env_remove("KUBECONFIG")
+        .env("GIT_AUTHOR_NAME", "Operator")
+        .env("GIT_AUTHOR_EMAIL", "operator@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Operator")
+        .env("GIT_COMMITTER_EMAIL", "operator@example.invalid")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The directory of the newest run of a runbook in a checkout.
+pub fn newest_run(root: &Path, runbook: &str) -> PathBuf {
+    let base = root.join(".docs/runs").join(runbook);
+    let mut dirs: Vec<_> = std::fs::read_dir(&base)
+        .unwrap_or_else(|e| panic!("no runs in {}: {e}", base.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    dirs.pop().expect("a run directory")
+}
+
+/// The newest journal of a runbook in a checkout.
+pub fn journal(root: &Path, runbook: &str) -> Value {
+    let text = std::fs::read_to_string(newest_run(root, runbook).join("journal.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The step names of `docs run RUNBOOK --list` (in this repository).
+pub fn step_names(runbook: &str) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_docs"))
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "run", runbook, "--list"])
+        .output()
+        .expect("run docs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split_once("] ")
+                .map(|(_, r)| r.split_whitespace().next().unwrap().to_string())
+        })
+        .collect()
 }
 
 /// The states of a journal's steps, by name.
@@ -315,5 +364,90 @@ pub fn eventually<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<
         }
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `docs run` on a pseudo-terminal (stdin, stdout and stderr), so that it
+/// prompts: the test reads what it shows and types answers.
+pub struct Pty {
+    pub child: Child,
+    master: std::fs::File,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Pty {
+    pub fn spawn(bed: &Bed, args: &[&str]) -> Pty {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty fills two descriptors we then own.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty");
+        let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+        let mut cmd = bed.command(args);
+        cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        let child = cmd.spawn().expect("start docs on a pty");
+        let master = unsafe { std::fs::File::from_raw_fd(master) };
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (reader, sink) = (master.try_clone().unwrap(), seen.clone());
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut reader = reader;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Pty {
+            child,
+            master,
+            seen,
+        }
+    }
+
+    /// Waits until the terminal shows `text` (bounded).
+    pub fn expect(&self, text: &str) {
+        let start = Instant::now();
+        while !self.seen.lock().unwrap().contains(text) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {text:?} on the terminal, which shows:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        self.master
+            .write_all(format!("{line}\r").as_bytes())
+            .unwrap();
+        self.master.flush().unwrap();
+    }
+
+    pub fn screen(&self) -> String {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits for the exit code.
+    pub fn finish(mut self) -> (i32, String) {
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        std::thread::sleep(Duration::from_millis(100));
+        (code, self.screen())
     }
 }

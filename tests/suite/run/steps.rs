@@ -243,6 +243,12 @@ fn a_dry_run_changes_nothing_and_reports_what_would_happen() {
     bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=create name=bad}\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: db\n  namespace: ns\nspec:\n  instances: many\n```\n");
     bed.run(&["rb", "--dry-run"]).code(1).says("422 Invalid");
     assert_eq!(c.resource_version(), rv);
+    // A check before anything would change reads the cluster as it is: the
+    // dry run fails now where the run would.
+    bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=assert name=backups}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: missing\n  namespace: ns\nassert:\n  - path: data\n    exists: true\n```\n");
+    bed.run(&["rb", "--dry-run"])
+        .code(1)
+        .says("ConfigMap ns/missing does not exist");
 }
 
 #[test]
@@ -380,4 +386,321 @@ fn one_run_at_a_time_and_json_events() {
     assert_eq!(events.last().unwrap()["event"], "run");
     assert_eq!(events.last().unwrap()["exit"], 0);
     assert!(c.list("lease", None).is_empty(), "released at the end");
+}
+
+#[test]
+fn on_a_terminal_the_first_destructive_step_asks_for_the_context_name() {
+    let body = format!("{CM}\n```yaml {{run action=delete name=drop}}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ns\n```\n\n```yaml {{run action=create destructive name=again}}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ns\n```\n");
+    let bed = Bed::small("run-pty", &body, false);
+    let c = &bed.cluster;
+    // A wrong name stops before anything is deleted.
+    let mut t = Pty::spawn(&bed, &["rb"]);
+    t.expect("Type the context name to continue:");
+    t.type_line("prod");
+    t.expect("That is not the context name.");
+    t.type_line("");
+    let (code, screen) = t.finish();
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("Not confirmed: stopping here"), "{screen}");
+    assert!(
+        c.get("configmap", "ns", "settings").is_some(),
+        "not deleted"
+    );
+    // The context name, then y for the next destructive step.
+    let mut t = Pty::spawn(&bed, &["rb", "--resume"]);
+    t.expect("destructive: delete ConfigMap ns/settings");
+    t.expect("Type the context name to continue:");
+    t.type_line("test");
+    t.expect("destructive: create ConfigMap ns/settings");
+    t.expect("Run this step? [y/N]");
+    t.type_line("y");
+    let (code, screen) = t.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("again … created"), "{screen}");
+}
+
+#[test]
+fn on_a_terminal_a_failed_step_offers_retry_skip_abort() {
+    let body = "```yaml {run action=assert name=flag}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: flag\n  namespace: ns\nassert:\n  - path: data.ok\n    equals: \"yes\"\n```\n\n```bash {run name=after readonly}\necho after-ran\n```\n";
+    let bed = Bed::small("run-retry", body, false);
+    let c = &bed.cluster;
+    c.create(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "flag", "namespace": "ns"}, "data": {"ok": "no"}})).unwrap();
+    let mut t = Pty::spawn(&bed, &["rb"]);
+    t.expect("[r]etry, [s]kip this step, or [a]bort?");
+    // Fixed meanwhile: retry succeeds and the run goes on.
+    c.patch("configmap", "ns", "flag", json!({"data": {"ok": "yes"}}))
+        .unwrap();
+    t.type_line("r");
+    t.expect("after-ran");
+    let (code, screen) = t.finish();
+    assert_eq!(code, 0, "{screen}");
+    // Broken again: skip goes on, abort stops with 1.
+    c.patch("configmap", "ns", "flag", json!({"data": {"ok": "no"}}))
+        .unwrap();
+    let mut t = Pty::spawn(&bed, &["rb"]);
+    t.expect("[a]bort?");
+    t.type_line("s");
+    t.expect("after-ran");
+    assert_eq!(t.finish().0, 0);
+    assert_eq!(states(&bed.journal("rb"))[0].1, "skipped");
+    let mut t = Pty::spawn(&bed, &["rb"]);
+    t.expect("[a]bort?");
+    t.type_line("a");
+    let (code, screen) = t.finish();
+    assert_eq!(code, 1, "{screen}");
+    assert!(!screen.contains("after-ran"), "{screen}");
+}
+
+#[test]
+fn a_shell_step_cut_short_is_never_repeated_silently() {
+    let body = "```bash {run name=append}\necho line >> ledger.txt\nsleep 30\n```\n";
+    let bed = Bed::small("run-shell-resume", body, false);
+    let mut child = bed.spawn(&["rb", "--yes"]);
+    eventually("the step's first effect", Duration::from_secs(20), || {
+        bed.repo.exists("ledger.txt").then_some(())
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    // Without a terminal: refuse, do not run it again.
+    bed.run(&["rb", "--resume"])
+        .code(2)
+        .says("only a person can tell whether it took effect");
+    assert_eq!(bed.repo.read("ledger.txt"), "line\n");
+    // On a terminal: the operator says it completed; it is not run again.
+    let mut t = Pty::spawn(&bed, &["rb", "--resume"]);
+    t.expect("Did it complete (mark it done without running it again)? [y/N]");
+    t.type_line("y");
+    let (code, screen) = t.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(bed.repo.read("ledger.txt"), "line\n");
+    assert_eq!(bed.journal("rb")["state"], "done");
+}
+
+#[test]
+fn ctrl_c_stops_the_step_and_a_second_one_exits_at_once() {
+    // The script ignores SIGTERM: stopping it takes the grace period.
+    let body = "```bash {run name=stubborn}\ntrap '' TERM\necho started\nsleep 30\n```\n";
+    let bed = Bed::small("run-ctrl-c", body, false);
+    let child = bed.spawn(&["rb"]);
+    let pid = child.id() as i32;
+    eventually("the step", Duration::from_secs(20), || {
+        bed.repo
+            .path(".docs/runs/rb")
+            .read_dir()
+            .ok()?
+            .next()
+            .map(|_| ())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signals to our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The second Ctrl-C did not wait for the cleanup: the journal still
+    // says started (resume will reconcile it), not interrupted.
+    let j = bed.journal("rb");
+    assert_eq!(states(&j)[0].1, "started", "{j:#}");
+    // One Ctrl-C: the group is stopped, the step journaled interrupted.
+    bed.repo.write(
+        "content/rb.md",
+        "---\ntitle: T\nrunbook: true\n---\n```bash {run name=slow}\necho started\nsleep 30\n```\n",
+    );
+    let child = bed.spawn(&["rb", "--force"]);
+    let pid = child.id() as i32;
+    std::thread::sleep(Duration::from_millis(800));
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The first run's lease was left behind; its process is gone.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("that process is gone from this machine"));
+    let j = bed.journal("rb");
+    assert_eq!(j["state"], "interrupted");
+    assert_eq!(states(&j)[0].1, "interrupted");
+}
+
+#[test]
+fn a_corrupt_journal_is_reported_and_kept() {
+    let bed = Bed::small(
+        "run-corrupt",
+        "```bash {run name=a readonly}\necho a\n```\n",
+        false,
+    );
+    let mut child = bed.spawn(&["rb"]);
+    child.kill().unwrap();
+    let _ = child.wait();
+    let base = bed.repo.path(".docs/runs/rb");
+    std::fs::create_dir_all(base.join("20991231T000000.000Z-1")).unwrap();
+    let path = base.join("20991231T000000.000Z-1/journal.json");
+    std::fs::write(&path, "{\"version\": 1, \"run_id\": \"x\", \"steps\": [").unwrap();
+    bed.run(&["rb", "--resume"])
+        .code(2)
+        .says("the journal is corrupt")
+        .says("journal.json:1:");
+    assert!(path.exists(), "kept as it is");
+}
+
+#[test]
+fn shell_steps_talk_to_the_runs_context_whatever_the_current_one_is() {
+    let body = "```bash {run name=which readonly}\nkubectl config current-context\nkubectl get namespace ns -o jsonpath='{.metadata.name}'; echo\n```\n";
+    let bed = Bed::small("run-context", body, false);
+    // The user's kubeconfig points elsewhere by default.
+    let text = std::fs::read_to_string(&bed.kubeconfig).unwrap();
+    std::fs::write(
+        &bed.kubeconfig,
+        text.replace("current-context: test", "current-context: other"),
+    )
+    .unwrap();
+    bed.run(&["rb"])
+        .code(2)
+        .says("preflight:")
+        .says("unreachable");
+    let run = bed.run(&["rb", "--context", "test", "--force"]);
+    run.code(0).says("│ test").says("│ ns");
+    assert_eq!(
+        std::fs::read_to_string(&bed.kubeconfig)
+            .unwrap()
+            .matches("current-context: other")
+            .count(),
+        1,
+        "the user's kubeconfig is not changed"
+    );
+}
+
+#[test]
+fn a_delete_never_removes_another_object_of_the_same_name() {
+    let body = "```yaml {run action=assert name=look}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ns\nassert:\n  - path: data.mode\n    exists: true\n```\n\n```bash {run name=meanwhile readonly}\nkubectl -n ns delete configmap settings\nkubectl -n ns create configmap settings --from-literal=mode=new\n```\n\n```yaml {run action=delete name=drop}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ns\n```\n";
+    let bed = Bed::small("run-uid", body, false);
+    let c = &bed.cluster;
+    c.create(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "ns"}, "data": {"mode": "old"}})).unwrap();
+    let run = bed.run(&["rb", "--yes"]);
+    run.code(1)
+        .says("is not the object this run saw")
+        .says("Not deleting it.");
+    assert_eq!(
+        c.get("configmap", "ns", "settings").unwrap()["data"]["mode"],
+        "new"
+    );
+    let delete = c
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "DELETE" && !r.user_agent.contains("kubectl"))
+        .unwrap();
+    assert!(
+        delete.raw_body.contains("\"uid\""),
+        "a uid precondition: {}",
+        delete.raw_body
+    );
+}
+
+#[test]
+fn mutating_requests_are_never_retried_reads_may_be() {
+    let bed = Bed::small("run-retry-policy", CM, false);
+    let c = &bed.cluster;
+    // A 503 on the create: kube would retry it by default; we must not.
+    c.unavailable("create", "configmaps", Some(1));
+    bed.run(&["rb", "--yes"]).code(1).says("503");
+    let posts = c
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/configmaps"))
+        .count();
+    assert_eq!(posts, 1, "sent once");
+    // A 503 on a read is retried.
+    bed.repo.write("content/rb.md", "---\ntitle: T\nrunbook: true\n---\n```yaml {run action=assert name=look}\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\nassert:\n  - path: metadata.name\n    equals: ns\n```\n");
+    c.clear_log();
+    c.unavailable("get", "namespaces", Some(1));
+    bed.run(&["rb", "--force"]).code(0);
+    let gets = c
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/namespaces/ns"))
+        .count();
+    assert_eq!(gets, 2, "retried once");
+}
+
+#[test]
+fn journals_go_where_asked_and_the_default_is_git_ignored() {
+    let bed = Bed::small(
+        "run-journal-dir",
+        "```bash {run name=a readonly}\necho a\n```\n",
+        false,
+    );
+    bed.run(&["rb", "--journal", "ops/runs"]).code(0);
+    let runs: Vec<_> = std::fs::read_dir(bed.repo.path("ops/runs"))
+        .unwrap()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let dir = runs[0].as_ref().unwrap().path();
+    assert!(dir.join("journal.json").is_file() && dir.join("transcript.md").is_file());
+    bed.run(&["rb"]).code(0);
+    assert_eq!(bed.repo.read(".docs/.gitignore").lines().last(), Some("*"));
+}
+
+/// Issue #13: the run journal goes through the output guard like the
+/// site: never into the sources, the site, `.git` or over the repository.
+#[test]
+fn a_journal_directory_in_the_sources_is_refused_before_anything_runs() {
+    let bed = Bed::small(
+        "run-journal-guard",
+        "```bash {run name=a readonly}\necho a > touched\n```\n",
+        false,
+    );
+    let before = crate::common::snapshot(&bed.repo.path("content"));
+    for (dir, says) in [
+        ("content", "it is the content directory"),
+        ("content/runs", "it lies inside the content directory"),
+        (".git/runs", ".git"),
+        (".", "repository root"),
+    ] {
+        bed.run(&["rb", "--journal", dir])
+            .code(2)
+            .says("refusing to write the run journal here")
+            .says(says);
+    }
+    assert_eq!(crate::common::snapshot(&bed.repo.path("content")), before);
+    assert!(!bed.repo.path("touched").exists(), "no step ran");
+    assert!(
+        bed.cluster.requests().is_empty(),
+        "nothing was asked of the cluster"
+    );
+}
+
+#[test]
+fn the_lease_lives_in_the_runbooks_namespace_or_default_when_it_is_gone() {
+    let body = "```yaml {run action=assert name=look}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: lost\nassert:\n  - path: data\n    exists: true\n```\n";
+    let bed = Bed::small("run-lease-ns", body, false);
+    let run = bed.run(&["rb"]);
+    run.code(1)
+        .says("namespace lost does not exist: the run's lease goes to `default`")
+        .says("ConfigMap lost/x does not exist");
+    let c = &bed.cluster;
+    assert!(c.requests().iter().any(|r| r.method == "POST"
+        && r.path == "/apis/coordination.k8s.io/v1/namespaces/default/leases"));
+    // With the namespace there, the lease is taken in it.
+    c.seed_yaml("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: lost\n");
+    c.clear_log();
+    bed.run(&["rb", "--force"]).code(1);
+    assert!(c
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST"
+            && r.path == "/apis/coordination.k8s.io/v1/namespaces/lost/leases"));
 }
