@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 pub mod guard;
+mod staging;
 pub mod tree;
 pub use tree::TreeWriter;
 
@@ -77,53 +78,41 @@ pub fn replace_dir_with<P, D>(
     let tmp = parent.join(temp_name(&name, "tmp", std::process::id()));
     let old = parent.join(temp_name(&name, "old", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let filled = TreeWriter::create(&tmp, out, shown)
+    let filled = staging::create(&tmp)
+        .and_then(|root| Ok((TreeWriter::create(&root, out, shown)?, root)))
         .map_err(|e| Error::io(shown, "write the site", e))
-        .and_then(|w| fill(&w));
-    let value = match filled {
-        Ok(Then::Publish(value)) => value,
-        other => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return other;
+        .and_then(|(w, root)| Ok((fill(&w)?, root)));
+    let result = match filled {
+        Ok((Then::Publish(value), root)) => {
+            swap_in(&root, out, &old, shown).map(|()| Then::Publish(value))
         }
+        Ok((discard, _)) => Ok(discard),
+        Err(e) => Err(e),
     };
-    swap_in(&tmp, out, &old, shown)?;
-    Ok(Then::Publish(value))
+    // The new tree if it was not swapped in, the previous site if it was.
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
 }
 
-/// Puts the complete tree `tmp` in place of `out` (atomically where the
-/// system can exchange two paths; else with the previous site under `old`
-/// in between), and removes the previous site.
-fn swap_in(tmp: &Path, out: &Path, old: &Path, shown: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(out) {
-        Ok(_) => match exchange(tmp, out) {
-            // `tmp` now holds the previous site.
-            Ok(true) => {
-                let _ = std::fs::remove_dir_all(tmp);
-                return Ok(());
-            }
-            Ok(false) => {}
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(tmp);
-                return Err(Error::io(shown, "swap the new site into place", e));
-            }
-        },
-        Err(_) => {
-            return std::fs::rename(tmp, out).map_err(|e| {
-                let _ = std::fs::remove_dir_all(tmp);
-                Error::io(shown, "move the new site into place", e)
-            })
-        }
+/// Puts the complete tree `new` in place of `out`: atomically where the
+/// system can exchange two paths (`new` then holds the previous site),
+/// else with two renames and the previous site under `old` in between,
+/// removed once the new site is in place.
+fn swap_in(new: &Path, out: &Path, old: &Path, shown: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(out).is_err() {
+        return std::fs::rename(new, out)
+            .map_err(|e| Error::io(shown, "move the new site into place", e));
+    }
+    match exchange(new, out) {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(e) => return Err(Error::io(shown, "swap the new site into place", e)),
     }
     // No atomic exchange here: two renames, with the previous site under
     // `old` in between (which `recover` puts back after a crash).
-    if let Err(e) = std::fs::rename(out, old) {
-        let _ = std::fs::remove_dir_all(tmp);
-        return Err(Error::io(shown, "move the previous site aside", e));
-    }
-    if let Err(e) = std::fs::rename(tmp, out) {
+    std::fs::rename(out, old).map_err(|e| Error::io(shown, "move the previous site aside", e))?;
+    if let Err(e) = std::fs::rename(new, out) {
         let _ = std::fs::rename(old, out);
-        let _ = std::fs::remove_dir_all(tmp);
         return Err(Error::io(shown, "move the new site into place", e));
     }
     let _ = std::fs::remove_dir_all(old);

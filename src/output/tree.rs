@@ -37,10 +37,10 @@ impl TreeWriter {
     }
 
     /// Writes the file at site-relative path `rel`, making its directory.
-    /// Each path is written once.
+    /// Each path is written once. An error names the file in the output.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
         self.write_io(rel, bytes)
-            .map_err(|e| Error::io(&self.shown, "write the site", e))
+            .map_err(|e| Error::io(&self.shown.join(rel), "write", e))
     }
 
     /// Writes every file of `files`, on all cores (file creation is mostly
