@@ -46,18 +46,27 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
     // errors is discarded before it replaces the previous one.
     let outcome = output::replace_dir_with(&out_dir, &project.config.output_dir, |w| {
         let infos = r.stream_pages(|_, url, html| w.write(url, html.as_bytes()))?;
-        let mut files = r.site_files(&infos)?;
-        files.insert(guard::MARKER.into(), guard::MARKER_TEXT.into());
-        w.write_all(&files)?;
+        // The rest of the site is written while the checks run.
+        let (written, diagnostics) = rayon::join(
+            || {
+                let mut files = r.site_files(&infos)?;
+                files.insert(guard::MARKER.into(), guard::MARKER_TEXT.into());
+                w.write_all(&files)
+            },
+            || {
+                let pages: Vec<_> = project
+                    .content
+                    .pages
+                    .iter()
+                    .zip(infos.iter().map(|i| &i.outline))
+                    .collect();
+                (!args.no_check)
+                    .then(|| check::check_outlines(&project, &pages, schemas.as_ref()).diagnostics)
+            },
+        );
+        written?;
         rendered = started.elapsed();
-        if !args.no_check {
-            let pages: Vec<_> = project
-                .content
-                .pages
-                .iter()
-                .zip(infos.iter().map(|i| &i.outline))
-                .collect();
-            let diagnostics = check::check_outlines(&project, &pages, schemas.as_ref()).diagnostics;
+        if let Some(diagnostics) = diagnostics {
             // Notes (the placeholder checklist) are for `docs check`.
             let shown: Vec<_> = diagnostics
                 .iter()
@@ -98,7 +107,7 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
     }
     if std::env::var_os("DOCS_TIMINGS").is_some() {
         errln!(
-            "timings: load {:?}, render and write {:?}, check and swap {:?}",
+            "timings: load {:?}, render, write and check {:?}, swap {:?}",
             loaded,
             rendered - loaded,
             started.elapsed() - rendered
