@@ -5,7 +5,7 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use crate::common::{snapshot, Repo};
+use crate::common::{leftovers, snapshot, Repo};
 
 /// A site of `n` pages `content/pNN.md`, built once.
 fn built(tag: &str, n: usize) -> Repo {
@@ -20,13 +20,14 @@ fn built(tag: &str, n: usize) -> Repo {
     repo
 }
 
-/// Names beside the output that a build left (its temporaries).
-fn leftovers(repo: &Repo) -> Vec<String> {
-    std::fs::read_dir(&repo.root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".public"))
-        .collect()
+/// The failed build left the previous site as it was, and nothing beside.
+#[track_caller]
+fn untouched(repo: &Repo, before: &[(String, Vec<u8>)]) {
+    assert!(
+        snapshot(&repo.path("public")) == before,
+        "previous site untouched"
+    );
+    assert_eq!(leftovers(&repo.root), Vec::<String>::new());
 }
 
 #[test]
@@ -45,12 +46,7 @@ fn a_page_failing_mid_build_leaves_the_previous_site_and_the_first_error_wins() 
             "{}",
             run.stderr
         );
-        assert_eq!(
-            snapshot(&repo.path("public")),
-            before,
-            "previous site untouched"
-        );
-        assert_eq!(leftovers(&repo), Vec::<String>::new());
+        untouched(&repo, &before);
     }
 }
 
@@ -70,12 +66,7 @@ fn a_write_failing_mid_build_names_the_file_and_leaves_the_previous_site() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        snapshot(&repo.path("public")),
-        before,
-        "previous site untouched"
-    );
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    untouched(&repo, &before);
 }
 
 #[test]
@@ -101,7 +92,7 @@ fn a_rebuild_links_unchanged_files_writes_changed_ones_and_marks_the_site() {
             .nlink(),
         1
     );
-    assert_eq!(leftovers(&repo), Vec::<String>::new());
+    assert_eq!(leftovers(&repo.root), Vec::<String>::new());
 }
 
 #[test]
