@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::error::{line_col, Error, Location, Result};
 pub use expanded::Expanded;
 pub use frontmatter::FrontMatter;
-pub use walk::{is_ignored_name, list_files, read_inside};
+pub use walk::{is_ignored_name, list_files, read_inside, Inside};
 
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -83,9 +83,10 @@ pub fn load(root: &Path, content_dir: &Path) -> Result<Content> {
         .partition(|rel| rel.ends_with(".md"));
     // Reading and parsing pages is most of a large site's start-up, which
     // is otherwise spent on one core. Errors are reported in file order.
+    let inside = Inside::new(&dir, content_dir)?;
     let loaded: Vec<Result<Page>> = pages
         .par_iter()
-        .map(|rel| load_page(&dir, rel, content_dir))
+        .map(|rel| parse_page(inside.read(rel)?, rel, content_dir.join(rel)))
         .collect();
     let mut content = Content {
         pages: loaded.into_iter().collect::<Result<_>>()?,

@@ -320,11 +320,11 @@ impl<'a> Renderer<'a> {
             files.insert(name.clone(), bytes.clone());
         }
         let content_dir = project.root.join(&project.config.content_dir);
-        for rel in &project.content.assets {
-            files.insert(
-                rel.clone(),
-                crate::content::read_inside(&content_dir, rel, &project.config.content_dir)?,
-            );
+        if !project.content.assets.is_empty() {
+            let inside = crate::content::Inside::new(&content_dir, &project.config.content_dir)?;
+            for rel in &project.content.assets {
+                files.insert(rel.clone(), inside.read(rel)?);
+            }
         }
         Ok(files)
     }
