@@ -12,7 +12,7 @@ use crate::cli::BuildArgs;
 use crate::config::Config;
 use crate::diagnostic::{count, Severity};
 use crate::error::Result;
-use crate::output::{self, guard};
+use crate::output::{self, guard, Then};
 use crate::project::Project;
 use crate::render::{claude_md, site, theme::Theme};
 use crate::values::Values;
@@ -38,20 +38,61 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
     let theme = Theme::load(root, &project.config)?;
     let schemas = super::load_schemas(root, &project.config.crds)?;
     let loaded = started.elapsed();
-    let site = site::build(&project, &theme)?;
-    let rendered = started.elapsed();
-    if !args.no_check {
-        let pages: Vec<_> = project.content.pages.iter().zip(&site.outlines).collect();
-        let diagnostics = check::check_outlines(&project, &pages, schemas.as_ref()).diagnostics;
-        // Notes (the placeholder checklist) are for `docs check`.
-        let shown: Vec<_> = diagnostics
-            .iter()
-            .filter(|d| d.severity != Severity::Note)
-            .cloned()
-            .collect();
-        super::print_diagnostics(&shown, color);
-        let errors = count(&diagnostics, Severity::Error);
-        if errors > 0 {
+    let r = site::Renderer::new(&project, &theme);
+    let mut rendered = loaded;
+    let name = Path::new(claude_md::FILE_NAME);
+    // Pages go to disk as they are rendered (the site is never all in
+    // memory); the checks read the outlines kept of them, and a site with
+    // errors is discarded before it replaces the previous one.
+    let outcome = output::replace_dir_with(&out_dir, &project.config.output_dir, |w| {
+        let infos = r.stream_pages(|_, url, html| w.write(url, html.as_bytes()))?;
+        // The rest of the site is written while the checks run.
+        let (written, diagnostics) = rayon::join(
+            || {
+                let mut files = r.site_files(&infos)?;
+                files.insert(guard::MARKER.into(), guard::MARKER_TEXT.into());
+                w.write_all(&files)
+            },
+            || {
+                let pages: Vec<_> = project
+                    .content
+                    .pages
+                    .iter()
+                    .zip(infos.iter().map(|i| &i.outline))
+                    .collect();
+                (!args.no_check)
+                    .then(|| check::check_outlines(&project, &pages, schemas.as_ref()).diagnostics)
+            },
+        );
+        written?;
+        rendered = started.elapsed();
+        if let Some(diagnostics) = diagnostics {
+            // Notes (the placeholder checklist) are for `docs check`.
+            let shown: Vec<_> = diagnostics
+                .iter()
+                .filter(|d| d.severity != Severity::Note)
+                .cloned()
+                .collect();
+            super::print_diagnostics(&shown, color);
+            let errors = count(&diagnostics, Severity::Error);
+            if errors > 0 {
+                return Ok(Then::Discard(errors));
+            }
+        }
+        let claude = claude_md::generate(&project, &Values::new(project.manifests.clone()))?;
+        // Refused before the site is swapped in, as any other error.
+        let claude = match claude {
+            Some(text) => Some((
+                text,
+                guard::check_file(root, &project.config, name, guard::File::ClaudeMd)?,
+            )),
+            None => None,
+        };
+        Ok(Then::Publish(claude))
+    })?;
+    let claude = match outcome {
+        Then::Publish(claude) => claude,
+        Then::Discard(errors) => {
             errln!(
                 "error: the site has {errors} error{}; {} left untouched (`--no-check` publishes anyway)",
                 plural(errors),
@@ -59,28 +100,14 @@ pub fn run(root: &Path, args: &BuildArgs, color: bool) -> Result<ExitCode> {
             );
             return Ok(ExitCode::FAILURE);
         }
-    }
-    let claude = claude_md::generate(&project, &Values::new(project.manifests.clone()))?;
-    let name = Path::new(claude_md::FILE_NAME);
-    let claude_path = match &claude {
-        Some(_) => Some(guard::check_file(
-            root,
-            &project.config,
-            name,
-            guard::File::ClaudeMd,
-        )?),
-        None => None,
     };
-    let mut files = site.files;
-    files.insert(guard::MARKER.into(), guard::MARKER_TEXT.into());
-    output::replace_dir(&out_dir, &files, &project.config.output_dir)?;
     let mut wrote_claude = false;
-    if let (Some(text), Some(path)) = (claude, claude_path) {
+    if let Some((text, path)) = claude {
         wrote_claude = output::write_if_changed(&path, &text, name)?;
     }
     if std::env::var_os("DOCS_TIMINGS").is_some() {
         errln!(
-            "timings: load {:?}, render {:?}, write {:?}",
+            "timings: load {:?}, render, write and check {:?}, swap {:?}",
             loaded,
             rendered - loaded,
             started.elapsed() - rendered

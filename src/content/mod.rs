@@ -10,10 +10,12 @@ pub mod walk;
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::error::{line_col, Error, Location, Result};
 pub use expanded::Expanded;
 pub use frontmatter::FrontMatter;
-pub use walk::{is_ignored_name, list_files, read_inside};
+pub use walk::{is_ignored_name, list_files, read_inside, Inside};
 
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -76,15 +78,20 @@ pub fn load(root: &Path, content_dir: &Path) -> Result<Content> {
             ))
         }
     }
-    let files = list_files(&dir, content_dir, true)?;
-    let mut content = Content::default();
-    for rel in files {
-        if rel.ends_with(".md") {
-            content.pages.push(load_page(&dir, &rel, content_dir)?);
-        } else {
-            content.assets.push(rel);
-        }
-    }
+    let (pages, assets): (Vec<String>, Vec<String>) = list_files(&dir, content_dir, true)?
+        .into_iter()
+        .partition(|rel| rel.ends_with(".md"));
+    // Reading and parsing pages is most of a large site's start-up, which
+    // is otherwise spent on one core. Errors are reported in file order.
+    let inside = Inside::new(&dir, content_dir)?;
+    let loaded: Vec<Result<Page>> = pages
+        .par_iter()
+        .map(|rel| parse_page(inside.read(rel)?, rel, content_dir.join(rel)))
+        .collect();
+    let mut content = Content {
+        pages: loaded.into_iter().collect::<Result<_>>()?,
+        assets,
+    };
     if content.pages.is_empty() {
         return Err(Error::at(
             Location::file(content_dir),

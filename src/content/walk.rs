@@ -3,7 +3,7 @@
 //! files editors and the OS leave behind, and never following a symlink
 //! out of a directory whose files are published.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Result};
 
@@ -92,20 +92,46 @@ fn walk(
 /// Reads a file of the content directory, refusing a symlink that leads
 /// outside it: the site never publishes a file from elsewhere on the disk.
 pub fn read_inside(content_root: &Path, rel: &str, content_dir: &Path) -> Result<Vec<u8>> {
-    let shown = content_dir.join(rel);
-    let root =
-        std::fs::canonicalize(content_root).map_err(|e| Error::io(content_dir, "resolve", e))?;
-    let target =
-        std::fs::canonicalize(content_root.join(rel)).map_err(|e| Error::io(&shown, "read", e))?;
-    if !target.starts_with(&root) {
-        return Err(Error::at(
-            Location::file(&shown),
-            format!(
-                "a symlink to a file outside {} ({}); copy the file in instead",
-                content_dir.display(),
-                target.display()
-            ),
-        ));
+    Inside::new(content_root, content_dir)?.read(rel)
+}
+
+/// The content directory resolved once, to read many files of it as
+/// [`read_inside`] does (resolving it again per file was a fifth of
+/// loading a 5000-page site).
+pub struct Inside<'a> {
+    dir: &'a Path,
+    /// `dir` with symlinks resolved.
+    root: PathBuf,
+    /// `dir` as messages name it.
+    shown: &'a Path,
+}
+
+impl<'a> Inside<'a> {
+    pub fn new(content_root: &'a Path, content_dir: &'a Path) -> Result<Self> {
+        let root = std::fs::canonicalize(content_root)
+            .map_err(|e| Error::io(content_dir, "resolve", e))?;
+        Ok(Inside {
+            dir: content_root,
+            root,
+            shown: content_dir,
+        })
     }
-    std::fs::read(&target).map_err(|e| Error::io(&shown, "read", e))
+
+    /// The bytes of `rel`, if it resolves to a file inside the directory.
+    pub fn read(&self, rel: &str) -> Result<Vec<u8>> {
+        let shown = self.shown.join(rel);
+        let target =
+            std::fs::canonicalize(self.dir.join(rel)).map_err(|e| Error::io(&shown, "read", e))?;
+        if !target.starts_with(&self.root) {
+            return Err(Error::at(
+                Location::file(&shown),
+                format!(
+                    "a symlink to a file outside {} ({}); copy the file in instead",
+                    self.shown.display(),
+                    target.display()
+                ),
+            ));
+        }
+        std::fs::read(&target).map_err(|e| Error::io(&shown, "read", e))
+    }
 }

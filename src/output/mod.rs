@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-
-use rayon::prelude::*;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
 pub mod guard;
+mod staging;
+pub mod tree;
+pub use tree::TreeWriter;
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory,
 /// fsync, rename, fsync of the directory: after a power loss the file is
@@ -53,11 +54,36 @@ pub fn write_if_changed(path: &Path, text: &str, shown: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// Replaces the directory `out` with exactly `files`. On failure `out` is
-/// left as it was; killed at any moment, `out` is the previous site or the
-/// new one, complete, and what the killed build left beside it (a
-/// `.NAME.tmp-PID` directory) is removed by the next build.
+/// Replaces the directory `out` with exactly `files` (what
+/// [`replace_dir_with`] does for a tree held in memory).
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn replace_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>, shown: &Path) -> Result<()> {
+    replace_dir_with(out, shown, |w| {
+        w.write_all(files)?;
+        Ok(Then::<(), ()>::Publish(()))
+    })
+    .map(|_| ())
+}
+
+/// What the `fill` of [`replace_dir_with`] decided, with what it returns.
+pub enum Then<P, D> {
+    /// Swap the new tree in.
+    Publish(P),
+    /// Leave `out` as it was; the new tree is removed.
+    Discard(D),
+}
+
+/// Replaces the directory `out` with what `fill` writes into the
+/// [`TreeWriter`] it is given (a temporary directory beside `out`), if
+/// `fill` says to publish it. On failure, or if `fill` discards the new
+/// tree, `out` is left as it was; killed at any moment, `out` is the
+/// previous site or the new one, complete, and what the killed build left
+/// beside it (a `.NAME.tmp-PID` directory) is removed by the next build.
+pub fn replace_dir_with<P, D>(
+    out: &Path,
+    shown: &Path,
+    fill: impl FnOnce(&TreeWriter) -> Result<Then<P, D>>,
+) -> Result<Then<P, D>> {
     let (parent, name) = parent_and_name(out);
     std::fs::create_dir_all(parent)
         .map_err(|e| Error::io(shown, "create the output's parent", e))?;
@@ -65,42 +91,44 @@ pub fn replace_dir(out: &Path, files: &BTreeMap<String, Vec<u8>>, shown: &Path) 
     let tmp = parent.join(temp_name(&name, "tmp", std::process::id()));
     let old = parent.join(temp_name(&name, "old", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    if let Err(e) = write_tree(&tmp, files, out) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(Error::io(shown, "write the site", e));
-    }
-    match std::fs::symlink_metadata(out) {
-        Ok(_) => match exchange(&tmp, out) {
-            // `tmp` now holds the previous site.
-            Ok(true) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Ok(());
-            }
-            Ok(false) => {}
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(Error::io(shown, "swap the new site into place", e));
-            }
-        },
-        Err(_) => {
-            return std::fs::rename(&tmp, out).map_err(|e| {
-                let _ = std::fs::remove_dir_all(&tmp);
-                Error::io(shown, "move the new site into place", e)
-            })
+    let filled = staging::create(&tmp)
+        .and_then(|root| Ok((TreeWriter::create(&root, out, shown)?, root)))
+        .map_err(|e| Error::io(shown, "write the site", e))
+        .and_then(|(w, root)| Ok((fill(&w)?, root)));
+    let result = match filled {
+        Ok((Then::Publish(value), root)) => {
+            swap_in(&root, out, &old, shown).map(|()| Then::Publish(value))
         }
+        Ok((discard, _)) => Ok(discard),
+        Err(e) => Err(e),
+    };
+    // The new tree if it was not swapped in, the previous site if it was.
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+/// Puts the complete tree `new` in place of `out`: atomically where the
+/// system can exchange two paths (`new` then holds the previous site),
+/// else with two renames and the previous site under `old` in between,
+/// removed once the new site is in place.
+fn swap_in(new: &Path, out: &Path, old: &Path, shown: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(out).is_err() {
+        return std::fs::rename(new, out)
+            .map_err(|e| Error::io(shown, "move the new site into place", e));
+    }
+    match exchange(new, out) {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(e) => return Err(Error::io(shown, "swap the new site into place", e)),
     }
     // No atomic exchange here: two renames, with the previous site under
     // `old` in between (which `recover` puts back after a crash).
-    if let Err(e) = std::fs::rename(out, &old) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(Error::io(shown, "move the previous site aside", e));
-    }
-    if let Err(e) = std::fs::rename(&tmp, out) {
-        let _ = std::fs::rename(&old, out);
-        let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::rename(out, old).map_err(|e| Error::io(shown, "move the previous site aside", e))?;
+    if let Err(e) = std::fs::rename(new, out) {
+        let _ = std::fs::rename(old, out);
         return Err(Error::io(shown, "move the new site into place", e));
     }
-    let _ = std::fs::remove_dir_all(&old);
+    let _ = std::fs::remove_dir_all(old);
     Ok(())
 }
 
@@ -184,7 +212,7 @@ fn recover(parent: &Path, name: &str, out: &Path) {
     }
 }
 
-/// `(what, pid)` of `.NAME.what-PID`, the temporaries [`replace_dir`] makes.
+/// `(what, pid)` of `.NAME.what-PID`, the temporaries [`replace_dir_with`] makes.
 fn stale(file: &str, name: &str) -> Option<(&'static str, u32)> {
     let rest = file
         .strip_prefix('.')?
@@ -199,35 +227,6 @@ fn stale(file: &str, name: &str) -> Option<(&'static str, u32)> {
 /// gone: at worst a concurrent build of the same site fails and says so).
 fn alive(pid: u32) -> bool {
     Path::new("/proc/self").exists() && Path::new("/proc").join(pid.to_string()).exists()
-}
-
-/// Writes `files` under `dir`. A file whose bytes equal those already in
-/// `previous` is hard-linked from there instead of written: rebuilding after
-/// a small edit then creates only the files that changed (the previous site
-/// is never modified, so the swap stays atomic).
-fn write_tree(
-    dir: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
-    previous: &Path,
-) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    for rel in files.keys() {
-        if let Some(p) = dir.join(rel).parent() {
-            if made.insert(p.to_path_buf()) {
-                std::fs::create_dir_all(p)?;
-            }
-        }
-    }
-    // File creation is mostly kernel time: spread it over the cores.
-    files.par_iter().try_for_each(|(rel, bytes)| {
-        let target = dir.join(rel);
-        let old = previous.join(rel);
-        if same_content(&old, bytes) && std::fs::hard_link(&old, &target).is_ok() {
-            return Ok(());
-        }
-        std::fs::write(target, bytes)
-    })
 }
 
 fn same_content(path: &Path, bytes: &[u8]) -> bool {

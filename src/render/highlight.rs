@@ -2,17 +2,15 @@
 //! classes (`hl-k` keyword, `hl-s` string, ...) that the theme colours with a
 //! light and a dark palette.
 //!
-//! The syntax set is loaded once per process. Identical blocks are
-//! highlighted once. An unknown language renders as escaped plain text.
+//! The syntax set is loaded once per process, from the dump of
+//! [`super::syntaxes`]. Identical blocks are highlighted once (up to a bound
+//! on memory). An unknown language renders as escaped plain text.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use syntect::parsing::SyntaxDefinition;
-use syntect::parsing::{
-    ParseState, Scope, ScopeStack, ScopeStackOp, SyntaxReference, SyntaxSet, SyntaxSetBuilder,
-};
+use syntect::parsing::{ParseState, Scope, ScopeStack, ScopeStackOp, SyntaxReference, SyntaxSet};
 
 use super::escape_html;
 
@@ -36,12 +34,29 @@ const CATEGORIES: &[(&str, &str)] = &[
     ("punctuation.definition.variable", "v"),
 ];
 
+/// The languages highlighted, by canonical name (what the syntax dump is
+/// made for).
+#[cfg(test)]
+pub const LANGUAGES: &[&str] = &[
+    "yaml", "bash", "sql", "json", "toml", "diff", "py", "go", "rs", "html", "css", "js", "make",
+];
+
 pub struct Highlighter {
-    defaults: SyntaxSet,
-    extra: SyntaxSet,
+    syntaxes: SyntaxSet,
     categories: Vec<(Scope, &'static str)>,
-    cache: Mutex<HashMap<(String, String), Arc<str>>>,
+    cache: Mutex<BlockCache>,
 }
+
+/// Highlighted blocks by language and code, and their size.
+#[derive(Default)]
+struct BlockCache {
+    blocks: foldhash::HashMap<(&'static str, String), Arc<str>>,
+    bytes: usize,
+}
+
+/// Bound of the block cache (code and HTML): a site whose blocks all
+/// differ would otherwise keep every one of them.
+const CACHE_BYTES: usize = 16 << 20;
 
 thread_local! {
     /// Per thread: parse states hold regex captures that cannot cross threads.
@@ -58,7 +73,7 @@ struct LineMemo {
     fresh: ParseState,
     steady: ParseState,
     /// Parses from `fresh` and from `steady`, by line.
-    parsed: [HashMap<String, (Ops, ParseState)>; 2],
+    parsed: [foldhash::HashMap<String, (Ops, ParseState)>; 2],
 }
 
 /// Upper bound of memoized lines per language, to bound memory.
@@ -72,21 +87,13 @@ pub fn highlighter() -> &'static Highlighter {
 
 impl Highlighter {
     fn new() -> Highlighter {
-        // TOML is not in syntect's default set. It lives in a set of its
-        // own: adding it to the defaults would re-link every syntax (~200 ms).
-        let mut extra = SyntaxSetBuilder::new();
-        extra.add(
-            SyntaxDefinition::load_from_str(include_str!("toml.sublime-syntax"), true, None)
-                .expect("the bundled TOML syntax is valid"),
-        );
         Highlighter {
-            defaults: SyntaxSet::load_defaults_newlines(),
-            extra: extra.build(),
+            syntaxes: super::syntaxes::load(),
             categories: CATEGORIES
                 .iter()
                 .map(|(s, c)| (Scope::new(s).expect("valid scope"), *c))
                 .collect(),
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(BlockCache::default()),
         }
     }
 
@@ -112,15 +119,9 @@ impl Highlighter {
     }
 
     fn syntax(&self, canonical: &str) -> Option<(&SyntaxReference, &SyntaxSet)> {
-        if canonical == "toml" {
-            return self
-                .extra
-                .find_syntax_by_token("toml")
-                .map(|s| (s, &self.extra));
-        }
-        self.defaults
+        self.syntaxes
             .find_syntax_by_token(canonical)
-            .map(|s| (s, &self.defaults))
+            .map(|s| (s, &self.syntaxes))
     }
 
     /// HTML for the inside of a `<code>` element.
@@ -128,18 +129,20 @@ impl Highlighter {
         let Some(canonical) = Self::canonical(lang) else {
             return escape_html(code).into();
         };
-        let key = (canonical.to_string(), code.to_string());
-        if let Some(hit) = self.cache.lock().expect("cache lock").get(&key) {
+        let key = (canonical, code.to_string());
+        if let Some(hit) = self.cache.lock().expect("cache lock").blocks.get(&key) {
             return hit.clone();
         }
         let html: Arc<str> = match self.syntax(canonical) {
             Some((syntax, set)) => self.render(canonical, syntax, set, code).into(),
             None => escape_html(code).into(),
         };
-        self.cache
-            .lock()
-            .expect("cache lock")
-            .insert(key, html.clone());
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.bytes > CACHE_BYTES {
+            *cache = BlockCache::default();
+        }
+        cache.bytes += code.len() + html.len();
+        cache.blocks.insert(key, html.clone());
         html
     }
 
@@ -161,7 +164,7 @@ impl Highlighter {
                 LineMemo {
                     fresh,
                     steady,
-                    parsed: [HashMap::new(), HashMap::new()],
+                    parsed: Default::default(),
                 }
             });
             let which = if *state == entry.steady {

@@ -7,6 +7,7 @@ pub mod highlight;
 pub mod markdown;
 pub mod search;
 pub mod site;
+pub mod syntaxes;
 pub mod theme;
 
 /// Escapes text for HTML element content.

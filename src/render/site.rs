@@ -1,8 +1,11 @@
-//! The whole site in memory: every page rendered through the theme, plus
-//! the navigation, search index, sitemap, 404 page and static files.
-//! `docs build` writes it to disk; `docs serve` serves it from memory.
+//! The site: every page rendered through the theme, plus the navigation,
+//! search index, sitemap, 404 page and static files. `docs build` streams
+//! the pages out as they are rendered and keeps only what the search index
+//! and the checks need of each ([`PageInfo`]); `docs serve` holds the whole
+//! site in memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use minijinja::value::Serde;
 use minijinja::{context, Value};
@@ -11,7 +14,7 @@ use serde::Serialize;
 use rayon::prelude::*;
 
 use super::markdown::{self, RunbookInfo};
-use super::search::{self, SearchDoc};
+use super::search::{self, SearchDoc, Terms};
 use super::theme::Theme;
 use crate::content::links::SiteLinks;
 use crate::content::outline::Outline;
@@ -20,15 +23,6 @@ use crate::error::Result;
 use crate::project::Project;
 use crate::runbook::{self, Runbook};
 use crate::values::Values;
-
-/// The rendered site: every file, and the outline of every page (what the
-/// checks of the command that built it read).
-#[derive(Default)]
-pub struct Site {
-    /// Site-relative path → bytes.
-    pub files: BTreeMap<String, Vec<u8>>,
-    pub outlines: Vec<Outline>,
-}
 
 #[derive(Serialize)]
 struct NavLink {
@@ -51,13 +45,21 @@ struct TocEntry<'a> {
     text: &'a str,
 }
 
-/// One rendered page: its outline (for the checks), its final HTML, and
-/// its part of the search index.
-pub struct PageOut {
+/// Files of the site: site-relative path → bytes.
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// What is kept of a rendered page once its HTML is out: its outline (for
+/// the checks) and its part of the search index.
+pub struct PageInfo {
     pub outline: Outline,
-    pub html: String,
-    pub terms: Vec<String>,
+    pub terms: Terms,
     pub snippet: String,
+}
+
+/// One rendered page: its final HTML, and what is kept of it.
+pub struct PageOut {
+    pub info: PageInfo,
+    pub html: String,
 }
 
 /// Renders pages and site files of one project with one theme.
@@ -70,6 +72,8 @@ pub struct Renderer<'a> {
     nav: Vec<NavLink>,
     /// Converted once: templates that list every page share one value.
     nav_value: Value,
+    /// Paths of theme and content files.
+    taken: HashSet<String>,
 }
 
 impl<'a> Renderer<'a> {
@@ -98,6 +102,12 @@ impl<'a> Renderer<'a> {
             },
             nav_value: Value::from(Serde(&nav)),
             nav,
+            taken: theme
+                .assets
+                .keys()
+                .chain(&project.content.assets)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -168,29 +178,79 @@ impl<'a> Renderer<'a> {
         let terms = search::page_terms(&page.title, &rendered.text);
         let snippet = search::snippet(&rendered.text);
         Ok(PageOut {
-            outline,
+            info: PageInfo {
+                outline,
+                terms,
+                snippet,
+            },
             html,
-            terms,
-            snippet,
         })
     }
 
     /// Renders every page, on all cores; the first error in page order wins.
     pub fn all_pages(&self) -> Result<Vec<PageOut>> {
-        (0..self.project.content.pages.len())
+        self.each_page(|_, out| Ok(out))
+    }
+
+    /// Renders every page on all cores, handing each page's HTML to `emit`
+    /// (with the page's index and URL) as soon as it is rendered, so that
+    /// the site's pages are never all in memory at once. A page whose URL a
+    /// theme or content file takes ([`Renderer::shadowed`]) is not emitted.
+    /// The first error in page order wins.
+    pub fn stream_pages<F>(&self, emit: F) -> Result<Vec<PageInfo>>
+    where
+        F: Fn(usize, &str, String) -> Result<()> + Sync,
+    {
+        self.each_page(|i, out| {
+            let url = &self.project.content.pages[i].url;
+            if !self.shadowed(url) {
+                emit(i, url, out.html)?;
+            }
+            Ok(out.info)
+        })
+    }
+
+    /// Renders page `i` and passes it to `then`, for every page on all
+    /// cores. Once page `k` fails, pages after `k` are skipped: the error
+    /// returned is the first in page order, whichever thread saw it first.
+    fn each_page<T, F>(&self, then: F) -> Result<Vec<T>>
+    where
+        T: Send,
+        F: Fn(usize, PageOut) -> Result<T> + Sync,
+    {
+        let failed = AtomicUsize::new(usize::MAX);
+        let results: Vec<Option<Result<T>>> = (0..self.project.content.pages.len())
             .into_par_iter()
-            .map(|i| self.page(i))
-            .collect()
+            .map(|i| {
+                if i > failed.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let result = self.page(i).and_then(|out| then(i, out));
+                if result.is_err() {
+                    failed.fetch_min(i, Ordering::Relaxed);
+                }
+                Some(result)
+            })
+            .collect();
+        // Every page before the first failure ran, so the first error (or,
+        // without one, every page) is found in order.
+        results.into_iter().map_while(|r| r).collect()
+    }
+
+    /// Whether a theme or content file has the URL `url`: the file wins
+    /// over a page there, as it always has.
+    pub fn shadowed(&self, url: &str) -> bool {
+        self.taken.contains(url)
     }
 
     /// The search index of the rendered pages.
-    pub fn search_index(&self, outs: &[PageOut]) -> String {
+    pub fn search_index(&self, infos: &[PageInfo]) -> String {
         let docs: Vec<SearchDoc> = self
             .project
             .content
             .pages
             .iter()
-            .zip(outs)
+            .zip(infos)
             .map(|(p, o)| SearchDoc {
                 title: &p.title,
                 url: &p.url,
@@ -209,11 +269,31 @@ impl<'a> Renderer<'a> {
         search::build(&docs)
     }
 
-    /// Every file of the site, from rendered pages.
-    pub fn files(&self, outs: &[PageOut]) -> Result<BTreeMap<String, Vec<u8>>> {
+    /// Every file of the site, from rendered pages (what `docs serve`
+    /// holds), and what is kept of each page.
+    pub fn files(&self, outs: Vec<PageOut>) -> Result<(Files, Vec<PageInfo>)> {
+        let mut infos = Vec::with_capacity(outs.len());
+        let mut pages = BTreeMap::new();
+        for (page, out) in self.project.content.pages.iter().zip(outs) {
+            if !self.shadowed(&page.url) {
+                pages.insert(page.url.clone(), out.html.into_bytes());
+            }
+            infos.push(out.info);
+        }
+        let mut files = self.site_files(&infos)?;
+        files.append(&mut pages);
+        Ok((files, infos))
+    }
+
+    /// Every file of the site but the pages: the home page if no page is
+    /// one, the 404 page, search index, navigation script, sitemap, theme
+    /// and content files. Where paths collide, a theme or content file wins
+    /// over a page ([`Renderer::shadowed`]), and a page over the files made
+    /// here (which are then left out).
+    pub fn site_files(&self, infos: &[PageInfo]) -> Result<Files> {
         let project = self.project;
         let pages = &project.content.pages;
-        let mut files = BTreeMap::new();
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         if !pages.iter().any(Page::is_home) {
             let home = context! { title => &project.config.title, url => "index.html", toc => Value::from(Vec::<Value>::new()) };
             let html = self.theme.render("index.html", context! { site => &self.site_ctx, page => home, root => "", pages => self.nav_value.clone() })?;
@@ -227,40 +307,27 @@ impl<'a> Renderer<'a> {
         files.insert("404.html".into(), html.into_bytes());
         files.insert(
             "search-index.js".into(),
-            self.search_index(outs).into_bytes(),
+            self.search_index(infos).into_bytes(),
         );
         files.insert("nav.js".into(), nav_js(&self.nav).into_bytes());
         files.insert(
             "sitemap.xml".into(),
             sitemap(&project.config.base_url, pages).into_bytes(),
         );
-        for (page, out) in pages.iter().zip(outs) {
-            files.insert(page.url.clone(), out.html.clone().into_bytes());
-        }
+        let urls: HashSet<&str> = pages.iter().map(|p| p.url.as_str()).collect();
+        files.retain(|path, _| !urls.contains(path.as_str()));
         for (name, bytes) in &self.theme.assets {
             files.insert(name.clone(), bytes.clone());
         }
         let content_dir = project.root.join(&project.config.content_dir);
-        for rel in &project.content.assets {
-            files.insert(
-                rel.clone(),
-                crate::content::read_inside(&content_dir, rel, &project.config.content_dir)?,
-            );
+        if !project.content.assets.is_empty() {
+            let inside = crate::content::Inside::new(&content_dir, &project.config.content_dir)?;
+            for rel in &project.content.assets {
+                files.insert(rel.clone(), inside.read(rel)?);
+            }
         }
         Ok(files)
     }
-}
-
-/// Renders the site: every file, and the pages' outlines for the checks
-/// the command decides to run.
-pub fn build(project: &Project, theme: &Theme) -> Result<Site> {
-    let r = Renderer::new(project, theme);
-    let outs = r.all_pages()?;
-    let files = r.files(&outs)?;
-    Ok(Site {
-        files,
-        outlines: outs.into_iter().map(|o| o.outline).collect(),
-    })
 }
 
 /// One script for the sidebar of every page, so that pages do not each

@@ -17,7 +17,7 @@ use crate::diagnostic::Diagnostic;
 use crate::error::Result;
 use crate::manifests::ManifestIndex;
 use crate::project::Project;
-use crate::render::site::{PageOut, Renderer};
+use crate::render::site::{PageInfo, Renderer};
 use crate::render::theme::Theme;
 use crate::schema::Schemas;
 
@@ -51,7 +51,7 @@ struct Good {
     project: Project,
     theme: Theme,
     schemas: Option<Schemas>,
-    outs: Vec<PageOut>,
+    infos: Vec<PageInfo>,
     files: BTreeMap<String, Vec<u8>>,
     /// The files as served; a partial rebuild replaces only its entries.
     served: HashMap<String, Arc<File>>,
@@ -127,14 +127,14 @@ impl State {
         let theme = Theme::load(&self.root, &project.config)?;
         let r = Renderer::new(&project, &theme);
         let outs = r.all_pages()?;
-        let files = r.files(&outs)?;
+        let (files, infos) = r.files(outs)?;
         drop(r);
         let served = to_served(&files);
         self.good = Some(Good {
             project,
             theme,
             schemas,
-            outs,
+            infos,
             files,
             served,
         });
@@ -195,8 +195,8 @@ impl State {
         drop(r);
         for (i, out) in fresh {
             let url = good.project.content.pages[i].url.clone();
-            good.set(url, out.html.clone().into_bytes());
-            good.outs[i] = out;
+            good.set(url, out.html.into_bytes());
+            good.infos[i] = out.info;
         }
         for rel in &changes.assets {
             if content_dir.join(rel).symlink_metadata().is_err() {
@@ -217,9 +217,9 @@ impl State {
             return;
         };
         let r = Renderer::new(&good.project, &good.theme);
-        let index = r.search_index(&good.outs);
+        let index = r.search_index(&good.infos);
         drop(r);
-        let diagnostics = check(&good.project, &good.outs, good.schemas.as_ref());
+        let diagnostics = check(&good.project, &good.infos, good.schemas.as_ref());
         let index_changed = good
             .files
             .get("search-index.js")
@@ -246,12 +246,12 @@ impl State {
 
 /// The checks of `docs check` on the served pages. CLAUDE.md is left out:
 /// building is what regenerates it.
-fn check(project: &Project, outs: &[PageOut], schemas: Option<&Schemas>) -> Vec<Diagnostic> {
+fn check(project: &Project, infos: &[PageInfo], schemas: Option<&Schemas>) -> Vec<Diagnostic> {
     let pages: Vec<_> = project
         .content
         .pages
         .iter()
-        .zip(outs)
+        .zip(infos)
         .map(|(p, o)| (p, &o.outline))
         .collect();
     crate::check::check_outlines(project, &pages, schemas).diagnostics

@@ -2,12 +2,11 @@
 //! or a kill does to `docs` — it refuses, reports or stops cleanly, and
 //! never loses the user's files or a good site.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::proc::{self, End};
-use crate::common::{snapshot, Repo};
+use crate::common::{leftovers, snapshot, Repo};
 
 /// The pages and manifests of a repository, to compare before and after.
 fn sources(repo: &Repo) -> Vec<(String, Vec<u8>)> {
@@ -454,15 +453,6 @@ fn serve_keeps_serving_when_its_log_reader_goes_away() {
 }
 
 // ---- 7. Killed builds --------------------------------------------------------
-
-/// Leftovers of killed builds beside the output.
-fn leftovers(root: &Path) -> Vec<String> {
-    std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".public."))
-        .collect()
-}
 
 #[test]
 fn a_build_killed_at_any_moment_leaves_a_complete_site() {

@@ -17,3 +17,4 @@ mod layers;
 mod manifests;
 mod run;
 mod serve;
+mod site_output;

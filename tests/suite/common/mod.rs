@@ -162,6 +162,16 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// What builds left beside the output `public` of `root` (temporaries
+/// named `.public.*`).
+pub fn leftovers(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".public."))
+        .collect()
+}
+
 /// Every file under `dir`, relative, sorted, with its bytes.
 pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
