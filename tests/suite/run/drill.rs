@@ -238,6 +238,7 @@ fn kill_when(bed: &Bed, args: &[&str], mut when: impl FnMut(&Value) -> bool) -> 
     let mut all = vec![DR, "--yes", "--output", "json"];
     all.extend_from_slice(args);
     let mut child = bed.spawn(&all);
+    let dog = Watchdog::start(&child, RUN_LIMIT);
     let stdout = child.stdout.take().unwrap();
     let mut seen = Vec::new();
     for line in BufReader::new(stdout).lines() {
@@ -253,6 +254,8 @@ fn kill_when(bed: &Bed, args: &[&str], mut when: impl FnMut(&Value) -> bool) -> 
         }
     }
     let _ = child.wait();
+    let out = child.wait_with_output().expect("the killed run's output");
+    dog.check(&format!("docs run {}", all.join(" ")), &out);
     seen
 }
 

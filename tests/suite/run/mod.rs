@@ -124,9 +124,20 @@ impl Bed {
         });
     }
 
-    /// `docs -C repo --color never run ARGS --kubeconfig K`, to completion.
+    /// `docs -C repo --color never run ARGS --kubeconfig K`, to completion
+    /// (killed and failed after [`RUN_LIMIT`]: a hang is a failure with
+    /// the output so far, not a stuck suite).
     pub fn run(&self, args: &[&str]) -> Ran {
-        let out = self.command(args).output().expect("run docs");
+        let child = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run docs");
+        let dog = Watchdog::start(&child, RUN_LIMIT);
+        let out = child.wait_with_output().expect("run docs");
+        dog.check(&format!("docs run {}", args.join(" ")), &out);
         Ran::from(out)
     }
 
@@ -357,6 +368,58 @@ impl Ran {
     }
 }
 
+/// The longest a `docs run` of a test may take: the DR drill runs in
+/// seconds; far beyond that it is stuck.
+pub const RUN_LIMIT: Duration = Duration::from_secs(240);
+
+/// Kills a process (SIGKILL) that outlives its limit, so that a hang fails
+/// the test instead of stalling the suite.
+pub struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    fired: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    limit: Duration,
+}
+
+impl Watchdog {
+    pub fn start(child: &Child, limit: Duration) -> Watchdog {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let done = Arc::new(AtomicBool::new(false));
+        let fired = Arc::new(AtomicBool::new(false));
+        let pid = child.id() as i32;
+        let (d, f) = (done.clone(), fired.clone());
+        std::thread::spawn(move || {
+            let end = Instant::now() + limit;
+            while Instant::now() < end {
+                if d.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !d.load(Ordering::SeqCst) {
+                f.store(true, Ordering::SeqCst);
+                // SAFETY: a signal to the child this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        });
+        Watchdog { done, fired, limit }
+    }
+
+    /// Stops the watchdog; fails the test if it had to kill.
+    #[track_caller]
+    pub fn check(self, what: &str, out: &Output) {
+        use std::sync::atomic::Ordering;
+        self.done.store(true, Ordering::SeqCst);
+        assert!(
+            !self.fired.load(Ordering::SeqCst),
+            "{what} hung: killed after {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.limit,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Polls `f` every 10 ms for at most `limit`.
 pub fn eventually<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
@@ -452,4 +515,19 @@ impl Pty {
         std::thread::sleep(Duration::from_millis(100));
         (code, self.screen())
     }
+}
+
+/// The watchdog that bounds every run of these tests does fire.
+#[test]
+#[should_panic(expected = "hung: killed after")]
+fn a_hung_process_is_killed_and_fails_the_test() {
+    let child = Command::new("sleep")
+        .arg("30")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dog = Watchdog::start(&child, Duration::from_millis(200));
+    let out = child.wait_with_output().unwrap();
+    dog.check("sleep 30", &out);
 }
