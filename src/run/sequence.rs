@@ -308,8 +308,7 @@ pub async fn run_steps(
                     Err(f) => match failed(r, step, &tag, &f, Instant::now())? {
                         Choice::Retry => continue,
                         Choice::Skip => {
-                            r.record(step.number, |s| s.state = StepState::SkippedByOperator);
-                            r.save()?;
+                            r.skipped_by_operator(step.number)?;
                             break;
                         }
                         Choice::Abort => return Ok(EXIT_FAILED),
@@ -391,8 +390,7 @@ pub async fn run_steps(
                             continue;
                         }
                         Choice::Skip => {
-                            r.record(step.number, |s| s.state = StepState::SkippedByOperator);
-                            r.save()?;
+                            r.skipped_by_operator(step.number)?;
                             break;
                         }
                         Choice::Abort => return Ok(EXIT_FAILED),
@@ -412,6 +410,13 @@ fn named_by_only(opts: &Options, step: &Step) -> bool {
 }
 
 impl Running<'_> {
+    /// Journals the operator's choice to skip a failed step (resume keeps
+    /// it skipped).
+    fn skipped_by_operator(&mut self, number: usize) -> Result<(), Stop> {
+        self.record(number, |s| s.state = StepState::SkippedByOperator);
+        self.save()
+    }
+
     fn lease_is_lost(&self) -> bool {
         self.lease_lost
             .as_ref()

@@ -239,18 +239,19 @@ fn observed(o: &J, for_: &WaitFor) -> bool {
         return false;
     }
     if let WaitFor::Condition { type_, .. } = for_ {
-        let condition = o
-            .pointer("/status/conditions")
-            .and_then(J::as_array)
-            .and_then(|cs| {
-                cs.iter()
-                    .find(|c| c.get("type").and_then(J::as_str) == Some(type_))
-            });
-        if behind(condition.and_then(|c| c.get("observedGeneration"))) {
+        if behind(condition(o, type_).and_then(|c| c.get("observedGeneration"))) {
             return false;
         }
     }
     true
+}
+
+/// The object's status condition of this type.
+fn condition<'a>(o: &'a J, type_: &str) -> Option<&'a J> {
+    o.pointer("/status/conditions")
+        .and_then(J::as_array)?
+        .iter()
+        .find(|c| c.get("type").and_then(J::as_str) == Some(type_))
 }
 
 /// `Cluster cloudnative-pg/immich-database`.
@@ -292,14 +293,7 @@ pub fn state_line(objects: &[&J], for_: &WaitFor, target: &Target) -> String {
         parts.push(format!("phase: {phase}"));
     }
     if let WaitFor::Condition { type_, .. } = for_ {
-        let cond = o
-            .pointer("/status/conditions")
-            .and_then(J::as_array)
-            .and_then(|cs| {
-                cs.iter()
-                    .find(|c| c.get("type").and_then(J::as_str) == Some(type_))
-            });
-        match cond {
+        match condition(o, type_) {
             Some(c) => {
                 let status = c.get("status").and_then(J::as_str).unwrap_or("?");
                 let msg = c
